@@ -1,0 +1,56 @@
+/**
+ * Time is passed in (CONVENTIONS §3): code that waits or times out takes a Clock, so tests can
+ * advance a FakeClock instead of sleeping.
+ */
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /** Calls fn after ms milliseconds (unless cancelled). */
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+}
+
+/** The real clock. Timers do not keep the process alive on their own. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+/** A clock that moves only when told to; for tests. */
+export class FakeClock implements Clock {
+  private timers: { at: number; fn: () => void; id: number }[] = [];
+  private seq = 0;
+
+  constructor(private current = 1_700_000_000_000) {}
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const id = ++this.seq;
+    this.timers.push({ at: this.current + Math.max(0, ms), fn, id });
+    return { cancel: () => { this.timers = this.timers.filter((t) => t.id !== id); } };
+  }
+
+  /** Moves time forward, firing due timers in order. */
+  advance(ms: number): void {
+    const until = this.current + ms;
+    for (;;) {
+      this.timers.sort((a, b) => a.at - b.at || a.id - b.id);
+      const next = this.timers[0];
+      if (!next || next.at > until) break;
+      this.timers.shift();
+      this.current = next.at;
+      next.fn();
+    }
+    this.current = until;
+  }
+}

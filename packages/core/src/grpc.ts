@@ -1,0 +1,116 @@
+/**
+ * gRPC plumbing shared by every room: channel options, typed clients and server binding.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { AgentLinkService, ExecutorService, OperatorService, SchedulerService } from './gen/services.js';
+import type { agora } from './gen/agora.js';
+
+export { grpc, AgentLinkService, ExecutorService, OperatorService, SchedulerService };
+
+/** Channel and server options: keepalives detect dead peers; messages up to 64 MiB. */
+export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.max_pings_without_data': 0,
+  'grpc.max_receive_message_length': 64 << 20,
+  'grpc.max_send_message_length': 64 << 20,
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 2_000,
+};
+
+const SERVER_OPTIONS: grpc.ServerOptions = {
+  ...CHANNEL_OPTIONS,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+};
+
+type Duplex<Req, Res> = grpc.ClientDuplexStream<Req, Res>;
+type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => grpc.ClientUnaryCall;
+
+export interface SchedulerClient extends grpc.Client {
+  connect(md?: grpc.Metadata, opts?: grpc.CallOptions): Duplex<agora.v1.CallBatch.$Properties, agora.v1.EventBatch>;
+}
+export interface AgentLinkClient extends grpc.Client {
+  connect(md?: grpc.Metadata, opts?: grpc.CallOptions): Duplex<agora.v1.AgentCallBatch.$Properties, agora.v1.AgentEventBatch>;
+}
+export interface ExecutorClient extends grpc.Client {
+  connect(md?: grpc.Metadata, opts?: grpc.CallOptions): Duplex<agora.v1.ExecutorCallBatch.$Properties, agora.v1.ExecutorEventBatch>;
+}
+interface RawOperatorClient extends grpc.Client {
+  getHealth: Unary<agora.v1.GetHealthRequest.$Properties, agora.v1.Health>;
+  getState: Unary<agora.v1.GetStateRequest.$Properties, agora.v1.State>;
+  getAgents: Unary<agora.v1.GetAgentsRequest.$Properties, agora.v1.GetAgentsResponse>;
+  getFrameworks: Unary<agora.v1.GetFrameworksRequest.$Properties, agora.v1.GetFrameworksResponse>;
+  getTasks: Unary<agora.v1.GetTasksRequest.$Properties, agora.v1.GetTasksResponse>;
+  getMetrics: Unary<agora.v1.GetMetricsRequest.$Properties, agora.v1.Metrics>;
+  teardown: Unary<agora.v1.TeardownRequest.$Properties, agora.v1.TeardownResponse>;
+}
+
+function clientFor<T>(service: grpc.ServiceDefinition, name: string, address: string): T {
+  const Ctor = grpc.makeGenericClientConstructor(service, name);
+  return new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as T;
+}
+
+export const schedulerClient = (address: string): SchedulerClient => clientFor(SchedulerService, 'Scheduler', address);
+export const agentLinkClient = (address: string): AgentLinkClient => clientFor(AgentLinkService, 'AgentLink', address);
+export const executorClient = (address: string): ExecutorClient => clientFor(ExecutorService, 'Executor', address);
+
+/** The operator API with promises and a deadline on every call. */
+export class OperatorClient {
+  private readonly raw: RawOperatorClient;
+
+  constructor(address: string, private readonly timeoutMs = 5_000) {
+    this.raw = clientFor(OperatorService, 'Operator', address);
+  }
+
+  private call<Req, Res>(fn: Unary<Req, Res>, req: Req): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      fn.call(this.raw, req, new grpc.Metadata(), { deadline: Date.now() + this.timeoutMs }, (err, res) => {
+        if (err) reject(err);
+        else resolve(res as Res);
+      });
+    });
+  }
+
+  getHealth(): Promise<agora.v1.Health> { return this.call(this.raw.getHealth, {}); }
+  getState(req: agora.v1.GetStateRequest.$Properties = {}): Promise<agora.v1.State> { return this.call(this.raw.getState, req); }
+  getAgents(): Promise<agora.v1.GetAgentsResponse> { return this.call(this.raw.getAgents, {}); }
+  getFrameworks(): Promise<agora.v1.GetFrameworksResponse> { return this.call(this.raw.getFrameworks, {}); }
+  getTasks(req: agora.v1.GetTasksRequest.$Properties = {}): Promise<agora.v1.GetTasksResponse> { return this.call(this.raw.getTasks, req); }
+  getMetrics(): Promise<agora.v1.Metrics> { return this.call(this.raw.getMetrics, {}); }
+  teardown(frameworkId: string): Promise<agora.v1.TeardownResponse> { return this.call(this.raw.teardown, { frameworkId: { value: frameworkId } }); }
+  close(): void { this.raw.close(); }
+}
+
+/** Binds a server to host:port (port 0: ephemeral) and resolves with the bound port. */
+export function bindServer(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+      if (err) reject(new Error(`cannot listen on ${host}:${port}: ${err.message}`));
+      else resolve(bound);
+    });
+  });
+}
+
+/** A gRPC server with Agora's options. */
+export function newServer(): grpc.Server {
+  return new grpc.Server(SERVER_OPTIONS);
+}
+
+/** Stops a server: lets calls finish for up to `graceMs`, then cuts them. */
+export function stopServer(server: grpc.Server, graceMs = 1_000): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
+    server.tryShutdown(() => { clearTimeout(t); resolve(); });
+  });
+}
+
+/** Splits `host:port`, validating the port. Throws an Error naming the bad part. */
+export function parseHostPort(address: string, defaultPort?: number): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(address.trim());
+  if (!m) throw new Error(`'${address}' is not HOST:PORT`);
+  const port = m[2] !== undefined ? Number(m[2]) : defaultPort;
+  if (port === undefined || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`'${address}' has no valid port (0-65535)`);
+  return { host: m[1] as string, port };
+}

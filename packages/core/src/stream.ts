@@ -1,0 +1,88 @@
+/**
+ * Batching with back-pressure for the long-lived gRPC streams.
+ *
+ * Why: one protobuf frame per message costs a write syscall and a HTTP/2 frame each; a flood of
+ * them without regard for `write()` returning false grows grpc-js's buffers without bound and
+ * throughput collapses (measured at ~1k msgs/s). Instead every stream writes through a
+ * BatchWriter: messages queued in the same turn of the event loop go out as one batch frame,
+ * and while the transport is full (write() returned false) new messages wait in the queue and
+ * leave in one larger batch on 'drain'. The queue is the credit window: its length is visible
+ * to callers (`backlog`) so producers can slow down.
+ */
+export interface WritableStreamLike<B> {
+  write(chunk: B): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+  end?(): void;
+}
+
+/** Options of a BatchWriter. */
+export interface BatchWriterOptions {
+  /** Most messages in one frame. @default 2000 */
+  maxBatch?: number;
+}
+
+export class BatchWriter<M, B> {
+  private queue: M[] = [];
+  private scheduled = false;
+  private waitingDrain = false;
+  private closed = false;
+  private readonly maxBatch: number;
+
+  constructor(
+    private readonly stream: WritableStreamLike<B>,
+    private readonly wrap: (items: M[]) => B,
+    options: BatchWriterOptions = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? 2000;
+  }
+
+  /** Messages queued but not yet handed to the transport. */
+  get backlog(): number {
+    return this.queue.length;
+  }
+
+  /** Queues a message; it leaves with the next batch. */
+  send(message: M): void {
+    if (this.closed) return;
+    this.queue.push(message);
+    this.schedule();
+  }
+
+  /** Stops writing; queued messages are dropped. */
+  close(): void {
+    this.closed = true;
+    this.queue = [];
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.waitingDrain) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (!this.closed && this.queue.length > 0) {
+      const batch = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
+      this.queue = batch === this.queue ? [] : this.queue.slice(this.maxBatch);
+      let ok: boolean;
+      try {
+        ok = this.stream.write(this.wrap(batch));
+      } catch {
+        // The stream was ended or destroyed under us; the owner learns that from its events.
+        this.close();
+        return;
+      }
+      if (!ok) {
+        this.waitingDrain = true;
+        this.stream.once('drain', () => {
+          this.waitingDrain = false;
+          if (this.queue.length > 0) this.schedule();
+        });
+        return;
+      }
+    }
+  }
+}
