@@ -2,10 +2,10 @@
  * gRPC plumbing shared by every room: channel options, typed clients and server binding.
  */
 import * as grpc from '@grpc/grpc-js';
-import { AgentLinkService, ExecutorService, OperatorService, SchedulerService } from './gen/services.js';
+import { AgentLinkService, ExecutorService, FilesService, OperatorService, SchedulerService } from './gen/services.js';
 import type { agora } from './gen/agora.js';
 
-export { grpc, AgentLinkService, ExecutorService, OperatorService, SchedulerService };
+export { grpc, AgentLinkService, ExecutorService, FilesService, OperatorService, SchedulerService };
 
 /** Channel and server options: keepalives detect dead peers; messages up to 64 MiB. */
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -47,6 +47,16 @@ interface RawOperatorClient extends grpc.Client {
   teardown: Unary<agora.v1.TeardownRequest.$Properties, agora.v1.TeardownResponse>;
 }
 
+/** One unary call as a promise, with a deadline. */
+function unary<Req, Res>(client: grpc.Client, fn: Unary<Req, Res>, req: Req, timeoutMs: number): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    fn.call(client, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+      if (err) reject(err);
+      else resolve(res as Res);
+    });
+  });
+}
+
 function clientFor<T>(service: grpc.ServiceDefinition, name: string, address: string): T {
   const Ctor = grpc.makeGenericClientConstructor(service, name);
   return new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as T;
@@ -65,12 +75,7 @@ export class OperatorClient {
   }
 
   private call<Req, Res>(fn: Unary<Req, Res>, req: Req): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      fn.call(this.raw, req, new grpc.Metadata(), { deadline: Date.now() + this.timeoutMs }, (err, res) => {
-        if (err) reject(err);
-        else resolve(res as Res);
-      });
-    });
+    return unary(this.raw, fn, req, this.timeoutMs);
   }
 
   getHealth(): Promise<agora.v1.Health> { return this.call(this.raw.getHealth, {}); }
@@ -80,6 +85,28 @@ export class OperatorClient {
   getTasks(req: agora.v1.GetTasksRequest.$Properties = {}): Promise<agora.v1.GetTasksResponse> { return this.call(this.raw.getTasks, req); }
   getMetrics(): Promise<agora.v1.Metrics> { return this.call(this.raw.getMetrics, {}); }
   teardown(frameworkId: string): Promise<agora.v1.TeardownResponse> { return this.call(this.raw.teardown, { frameworkId: { value: frameworkId } }); }
+  close(): void { this.raw.close(); }
+}
+
+interface RawFilesClient extends grpc.Client {
+  read: Unary<agora.v1.ReadFileRequest.$Properties, agora.v1.ReadFileResponse>;
+  browse: Unary<agora.v1.BrowseFilesRequest.$Properties, agora.v1.BrowseFilesResponse>;
+}
+
+/** An agent's sandbox files with promises and a deadline on every call. */
+export class FilesClient {
+  private readonly raw: RawFilesClient;
+
+  constructor(address: string, private readonly timeoutMs = 5_000) {
+    this.raw = clientFor(FilesService, 'Files', address);
+  }
+
+  private call<Req, Res>(fn: Unary<Req, Res>, req: Req): Promise<Res> {
+    return unary(this.raw, fn, req, this.timeoutMs);
+  }
+
+  read(req: agora.v1.ReadFileRequest.$Properties): Promise<agora.v1.ReadFileResponse> { return this.call(this.raw.read, req); }
+  browse(req: agora.v1.BrowseFilesRequest.$Properties): Promise<agora.v1.BrowseFilesResponse> { return this.call(this.raw.browse, req); }
   close(): void { this.raw.close(); }
 }
 
