@@ -1,5 +1,17 @@
 #!/usr/bin/env node
 // The `agora` command. Commands live in packages/cli/src/commands (compiled to dist/commands).
-import { execute } from '@oclif/core';
+// Errors that escape a command (unknown command, a failure while loading) are printed as one
+// line, like the commands' own errors, instead of oclif's boxed message or a stack trace.
+import { flush, run } from '@oclif/core';
 
-await execute({ dir: import.meta.url });
+try {
+  await run(process.argv.slice(2), import.meta.url);
+  await flush();
+} catch (err) {
+  const exit = err?.oclif?.exit;
+  if (err?.code === 'EEXIT' || err?.skipOclifErrorHandling) process.exit(typeof exit === 'number' ? exit : 0);
+  const message = String(err?.message ?? err).replace(/\u001b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  process.stderr.write(`agora: ${message}\n`);
+  if (process.env.AGORA_DEBUG && err?.stack) process.stderr.write(`${err.stack}\n`);
+  process.exit(typeof exit === 'number' && exit !== 0 ? exit : 1);
+}

@@ -1,0 +1,200 @@
+/**
+ * The agent's built-in executors, run inside the agent (no executor process of their own):
+ *  - the command executor: one task = one process (executor ID = task ID), Mesos' command
+ *    executor semantics: STARTING, RUNNING once spawned, then FINISHED / FAILED / KILLED;
+ *  - the default executor (RUN_TASK_GROUP): each task of the group is its own process in
+ *    `<sandbox>/tasks/<taskId>`; when one fails or is killed the others are killed.
+ *
+ * The launch path is the hot path of the agent (hundreds per second): one mkdir, two opens
+ * and a spawn, with STARTING and RUNNING queued in the same turn of the event loop so they
+ * leave in one frame.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { constants as osConstants } from 'node:os';
+import {
+  ExecutorInfoType,
+  FrameworkCapability,
+  TaskState,
+  TaskStatusReason,
+  TaskStatusSource,
+  type CommandInfo,
+  type ExecutorInfo,
+  type TaskGroupInfo,
+  type TaskInfo,
+} from '@agora/core';
+import { emit, type AgentContext } from './context.js';
+import { fetchUris } from './fetcher.js';
+import type { ProcessExit } from './runner.js';
+import { commandArgv, sandboxDir, taskEnvironment } from './sandbox.js';
+import { isDone, type ExecutorRecord, type FrameworkRecord, type TaskRecord } from './state.js';
+
+/** "exited with code 3" / "terminated by signal SIGKILL", and the exit code to report. */
+export function describeExit(exit: ProcessExit): { message: string; exitCode: number } {
+  if (exit.code !== null) return { message: `exited with code ${exit.code}`, exitCode: exit.code };
+  const signo = exit.signal ? (osConstants.signals as Record<string, number>)[exit.signal] ?? 0 : 0;
+  // Shells report death by signal N as 128+N; frameworks see the same number here.
+  return { message: `terminated by signal ${exit.signal ?? 'unknown'}`, exitCode: 128 + signo };
+}
+
+export class BuiltinExecutors {
+  constructor(private readonly ctx: AgentContext) {}
+
+  /** RUN_TASK without an executor: the command executor. */
+  runCommandTask(framework: FrameworkRecord, task: TaskInfo): void {
+    const taskId = task.taskId?.value ?? '';
+    const info: ExecutorInfo = {
+      type: ExecutorInfoType.DEFAULT,
+      executorId: { value: taskId },
+      frameworkId: { value: framework.id },
+      name: `command executor of ${taskId}`,
+    };
+    const exec = this.newExecutor(framework.id, taskId, 'command', info);
+    const rec = this.ctx.state.addTask(exec, task, this.ctx.o.clock.now());
+    rec.sandbox = exec.sandbox;
+    emit(this.ctx, rec, TaskState.TASK_STARTING);
+    this.prepare(rec, task.command ?? {});
+  }
+
+  /** RUN_TASK_GROUP with a DEFAULT (or unset) executor: the default executor. */
+  runTaskGroup(framework: FrameworkRecord, executor: ExecutorInfo, group: TaskGroupInfo): void {
+    const executorId = executor.executorId?.value ?? '';
+    let exec = this.ctx.state.executor(framework.id, executorId);
+    if (!exec || exec.kind !== 'default') exec = this.newExecutor(framework.id, executorId, 'default', { ...executor, type: ExecutorInfoType.DEFAULT });
+    const members = new Set<TaskRecord>();
+    const now = this.ctx.o.clock.now();
+    for (const task of group.tasks ?? []) {
+      const rec = this.ctx.state.addTask(exec, task, now);
+      rec.group = members;
+      members.add(rec);
+      rec.sandbox = path.join(exec.sandbox, 'tasks', rec.taskId);
+      mkdirSync(rec.sandbox, { recursive: true });
+      emit(this.ctx, rec, TaskState.TASK_STARTING);
+    }
+    for (const rec of members) this.prepare(rec, rec.info.command ?? {});
+  }
+
+  /**
+   * Kills a task: SIGTERM to its process group, SIGKILL after `graceMs`; its exit then reports
+   * TASK_KILLED. A task still fetching is killed at once (nothing runs yet).
+   */
+  kill(rec: TaskRecord, graceMs: number, framework: FrameworkRecord | undefined): void {
+    if (isDone(rec) || rec.killing) return;
+    rec.killing = { graceMs, timer: undefined };
+    if (rec.phase === 'staging' || rec.phase === 'fetching') {
+      emit(this.ctx, rec, TaskState.TASK_KILLED, { message: 'killed before it started', reason: TaskStatusReason.REASON_TASK_KILLED_DURING_LAUNCH });
+      rec.phase = 'exited';
+      return;
+    }
+    if (framework?.info.capabilities?.includes(FrameworkCapability.TASK_KILLING_STATE)) emit(this.ctx, rec, TaskState.TASK_KILLING);
+    // 'spawning': the signal goes out as soon as the process exists (see start()).
+    if (rec.proc) this.signal(rec);
+  }
+
+  private signal(rec: TaskRecord): void {
+    const proc = rec.proc;
+    const k = rec.killing;
+    if (!proc || !k) return;
+    proc.signalGroup('SIGTERM');
+    k.timer = this.ctx.o.clock.setTimeout(() => {
+      this.ctx.log.info({ taskId: rec.taskId, graceMs: k.graceMs }, 'task outlived its grace period; sending SIGKILL');
+      proc.signalGroup('SIGKILL');
+    }, k.graceMs);
+  }
+
+  private newExecutor(frameworkId: string, executorId: string, kind: 'command' | 'default', info: ExecutorInfo): ExecutorRecord {
+    const runId = randomUUID();
+    const sandbox = sandboxDir(this.ctx.o.workDir, this.ctx.agentId(), frameworkId, executorId, runId);
+    mkdirSync(sandbox, { recursive: true });
+    return this.ctx.state.addExecutor({ frameworkId, executorId, kind, info, runId, sandbox, custom: undefined });
+  }
+
+  /** Fetches the task's URIs (if any), then starts it. */
+  private prepare(rec: TaskRecord, command: CommandInfo): void {
+    const uris = command.uris ?? [];
+    if (uris.length === 0) {
+      this.start(rec, command);
+      return;
+    }
+    rec.phase = 'fetching';
+    fetchUris(uris, rec.sandbox as string, this.ctx.o.fetchTimeoutMs).then(
+      () => this.start(rec, command),
+      (err: Error) => {
+        if (isDone(rec)) return;
+        rec.phase = 'exited';
+        emit(this.ctx, rec, TaskState.TASK_FAILED, { message: err.message, reason: TaskStatusReason.REASON_FETCH_FAILED, source: TaskStatusSource.SOURCE_AGENT });
+        this.groupFailed(rec);
+      },
+    );
+  }
+
+  private start(rec: TaskRecord, command: CommandInfo): void {
+    if (isDone(rec)) return;
+    const argv = commandArgv(command);
+    const sandbox = rec.sandbox as string;
+    if (!argv.file) {
+      rec.phase = 'exited';
+      emit(this.ctx, rec, TaskState.TASK_FAILED, { message: 'command has no value', reason: TaskStatusReason.REASON_TASK_INVALID, source: TaskStatusSource.SOURCE_AGENT });
+      this.groupFailed(rec);
+      return;
+    }
+    rec.phase = 'spawning';
+    const env = taskEnvironment({
+      taskId: rec.taskId,
+      frameworkId: rec.frameworkId,
+      agentId: this.ctx.agentId(),
+      executorId: rec.executorId,
+      sandbox,
+      hostname: this.ctx.o.hostname,
+      resources: rec.info.resources,
+      command,
+    });
+    this.ctx.o.runner
+      .start({ ...argv, cwd: sandbox, env, stdoutPath: path.join(sandbox, 'stdout'), stderrPath: path.join(sandbox, 'stderr') })
+      .then(
+        (proc) => {
+          rec.proc = proc;
+          rec.phase = 'running';
+          if (rec.killing) this.signal(rec);
+          else emit(this.ctx, rec, TaskState.TASK_RUNNING);
+          void proc.exited.then((exit) => this.exited(rec, exit));
+        },
+        (err: Error) => {
+          rec.phase = 'exited';
+          if (isDone(rec)) return;
+          emit(this.ctx, rec, TaskState.TASK_FAILED, { message: err.message, reason: TaskStatusReason.REASON_CONTAINER_LAUNCH_FAILED, source: TaskStatusSource.SOURCE_AGENT });
+          this.groupFailed(rec);
+        },
+      );
+  }
+
+  private exited(rec: TaskRecord, exit: ProcessExit): void {
+    // Whatever the task left behind in its group dies with it: no orphans.
+    rec.proc?.signalGroup('SIGKILL');
+    rec.killing?.timer?.cancel();
+    rec.proc = undefined;
+    rec.phase = 'exited';
+    if (isDone(rec)) return;
+    const { message, exitCode } = describeExit(exit);
+    if (rec.killing) {
+      emit(this.ctx, rec, TaskState.TASK_KILLED, { message: `killed (${message})`, exitCode });
+      this.groupFailed(rec);
+    } else if (exit.code === 0) {
+      emit(this.ctx, rec, TaskState.TASK_FINISHED, { message, exitCode });
+    } else {
+      emit(this.ctx, rec, TaskState.TASK_FAILED, { message, exitCode });
+      this.groupFailed(rec);
+    }
+  }
+
+  /** Default-executor semantics: one task of a group failing or killed kills the others. */
+  private groupFailed(rec: TaskRecord): void {
+    if (!rec.group) return;
+    for (const other of rec.group) {
+      if (other === rec || isDone(other)) continue;
+      const grace = other.info.killPolicy?.gracePeriodSeconds;
+      this.kill(other, grace != null ? grace * 1000 : this.ctx.o.killGracePeriodMs, this.ctx.state.frameworks.get(other.frameworkId));
+    }
+  }
+}

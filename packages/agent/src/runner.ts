@@ -1,0 +1,56 @@
+/**
+ * The seam between the agent and the operating system's processes (CONVENTIONS §8): the agent
+ * decides *what* runs (sandbox, environment, argv) and *when* it is killed; a TaskRunner only
+ * starts a process in its own process group and reports its exit. Production uses
+ * ExecaTaskRunner; unit tests may pass a fake.
+ */
+
+/** Everything needed to start one process. */
+export interface ProcessSpec {
+  /** Executable (`/bin/sh` for shell commands). */
+  file: string;
+  /** Arguments after the executable (argv[1..]). */
+  args: string[];
+  /**
+   * argv[0] as the process sees it, when it must differ from `file` (Mesos non-shell
+   * commands pass their own argv[0]). Runners may ignore it.
+   */
+  argv0?: string;
+  /** Working directory (the sandbox). */
+  cwd: string;
+  /** Environment added to the agent's own. */
+  env: Record<string, string>;
+  /** Files that receive the process's stdout and stderr (appended, created when missing). */
+  stdoutPath: string;
+  stderrPath: string;
+}
+
+/** How a process ended. */
+export interface ProcessExit {
+  /** Exit code, or null when a signal ended it. */
+  code: number | null;
+  /** Signal that ended it, or null. */
+  signal: NodeJS.Signals | null;
+}
+
+/** A process started by a runner. */
+export interface RunningProcess {
+  /** Its pid, which is also the id of its process group. */
+  readonly pid: number;
+  /** Resolves (never rejects) when the main process has exited. */
+  readonly exited: Promise<ProcessExit>;
+  /**
+   * Sends a signal to the whole process group (`kill(-pid)`), so children die with it.
+   * Returns false when no process of the group is left.
+   */
+  signalGroup(signal: NodeJS.Signals): boolean;
+}
+
+/** Starts processes, each in its own process group (detached, so they outlive a crashed agent). */
+export interface TaskRunner {
+  /**
+   * Starts the process. Resolves as soon as it is spawned; rejects with an Error whose message
+   * says why when it cannot be started (missing executable, bad cwd …).
+   */
+  start(spec: ProcessSpec): Promise<RunningProcess>;
+}

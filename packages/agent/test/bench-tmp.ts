@@ -1,0 +1,11 @@
+import { TaskState } from '@agora/core';
+import { commandTask } from './fake-master.js';
+import { setup } from './helpers.js';
+const { master, cleanup } = await setup();
+const N = 200;
+const t0 = performance.now();
+for (let i = 0; i < N; i++) master.run(commandTask(`b${i}`, 'echo hi'));
+await master.waitFor('all finished', () => master.updates.filter((u) => u.status.state === TaskState.TASK_FINISHED).length >= N, 60000);
+const el = performance.now() - t0;
+console.log(`${N} tasks in ${el.toFixed(0)} ms = ${(N / el * 1000).toFixed(0)}/s`);
+await cleanup();

@@ -1,0 +1,70 @@
+import { Flags } from '@oclif/core';
+import { resolve } from 'node:path';
+import { DEFAULTS, createLogger } from '@agora/core';
+import { BaseCommand } from '../base-command.js';
+import { UserError, oneLine } from '../errors.js';
+import { checkAttributes, checkResources, logLevelFlag, parseMasters, portFlag } from '../flags.js';
+import { startAgent, type AgentHandle } from '../peers.js';
+import { Progress } from '../progress.js';
+import { exitSoonIfStuck, waitForSignal } from '../wait-signal.js';
+
+export default class AgentCommand extends BaseCommand {
+  static override summary = 'Run an agent until Ctrl-C / SIGTERM.';
+  static override description = 'The agent registers with the master, offers its resources (measured, or as given by --resources) and runs tasks in sandboxes under WORK-DIR. Stopping it kills its tasks.';
+  static override examples = ['<%= config.bin %> agent --master 127.0.0.1:5050 --resources "cpus:4;mem:8192;disk:20000;ports:[31000-32000]" --attributes "rack:r1"'];
+
+  static override flags = {
+    master: Flags.string({ summary: 'Master address(es), HOST:PORT[,HOST:PORT].', env: 'AGORA_MASTER', default: `${DEFAULTS.bindHost}:${DEFAULTS.masterPort}`, helpValue: 'HOST:PORT' }),
+    host: Flags.string({ summary: 'Address to bind and advertise.', default: DEFAULTS.bindHost }),
+    port: portFlag({ summary: 'gRPC port for executors and files (0: any free port).', default: DEFAULTS.agentPort }),
+    resources: Flags.string({ summary: 'Resources to offer instead of the measured ones.', helpValue: '"cpus:4;mem:8192;disk:20000;ports:[31000-32000]"' }),
+    attributes: Flags.string({ summary: 'Attributes of this agent.', helpValue: '"rack:r1;zone:a"' }),
+    'work-dir': Flags.string({ summary: 'Directory of sandboxes and checkpoints.', default: './.agora/agent' }),
+    hostname: Flags.string({ summary: 'Hostname to report (default: the OS hostname).' }),
+    'log-level': logLevelFlag,
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(AgentCommand);
+    let masters: string[];
+    try {
+      masters = parseMasters(flags.master);
+      if (flags.resources !== undefined) checkResources(flags.resources);
+      if (flags.attributes !== undefined) checkAttributes(flags.attributes);
+    } catch (err) {
+      throw new UserError(oneLine(err));
+    }
+    const workDir = resolve(flags['work-dir']);
+    const progress = new Progress();
+    progress.update(`registering with ${masters.join(', ')} …`);
+    // startAgent resolves once registered and retries meanwhile: say why nothing happens.
+    const slow = setTimeout(() => {
+      progress.clear();
+      process.stderr.write(`agora: still waiting to register with ${masters.join(', ')} (is the master running?)\n`);
+    }, 5_000);
+    const signal = waitForSignal();
+    const started = startAgent({
+      master: masters.length === 1 ? (masters[0] as string) : masters,
+      host: flags.host,
+      port: flags.port,
+      workDir,
+      resources: flags.resources,
+      attributes: flags.attributes,
+      hostname: flags.hostname,
+      logger: createLogger('agent', flags['log-level']),
+    });
+    const first = await Promise.race([started, signal]);
+    clearTimeout(slow);
+    progress.clear();
+    if (typeof first === 'string') {
+      process.stderr.write(`agora: ${first} before the agent registered; exiting\n`);
+      this.exit(130);
+    }
+    const agent = first as AgentHandle;
+    process.stdout.write(`agent listening on ${agent.address}${agent.agentId ? ` (${agent.agentId})` : ''}\nwork dir ${workDir}\n`);
+    const sig = await signal;
+    process.stderr.write(`agora: ${sig}, stopping the agent (its tasks are killed)\n`);
+    await agent.stop();
+    exitSoonIfStuck();
+  }
+}
