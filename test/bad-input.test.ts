@@ -8,15 +8,13 @@ import { SchedulerDriver, commandTask, startCluster, taskStateName, type TestClu
 
 let cluster: TestCluster;
 after(() => cluster?.stop());
-before(async () => {
-  cluster = await startCluster({ agents: 1, agentResources: 'cpus:4;mem:4096;disk:1000;ports:[31000-31100]' });
-});
 
 /** A framework that keeps the offers it gets and the updates, for hand-made calls. */
 class Probe {
   offers: Offer[] = [];
   updates: TaskStatus[] = [];
   errors: string[] = [];
+  wanting = false;
   driver: SchedulerDriver;
   private wake = new Set<() => void>();
   constructor(name: string) {
@@ -24,7 +22,14 @@ class Probe {
       master: cluster.masterAddress,
       framework: { name, failoverTimeoutSeconds: 0 },
       callbacks: {
-        resourceOffers: (_d, offers) => { this.offers.push(...offers); this.poke(); },
+        resourceOffers: (d, offers) => {
+          // Hold offers only while a test waits for one; hand the rest back so the other
+          // framework is not starved.
+          for (const o of offers) {
+            if (this.wanting) { this.offers.push(o); this.wanting = false; } else d.decline(o.id!.value!, { refuseSeconds: 0.2 });
+          }
+          this.poke();
+        },
         offerRescinded: (_d, id) => { this.offers = this.offers.filter((o) => o.id?.value !== id); },
         statusUpdate: (_d, s) => { this.updates.push(s); this.poke(); },
         error: (_d, m) => { this.errors.push(m); this.poke(); },
@@ -43,6 +48,7 @@ class Probe {
   }
   /** Takes an offer (waiting for one). */
   async offer(): Promise<Offer> {
+    this.wanting = true;
     this.driver.revive();
     const o = await this.until(() => this.offers[0], 'an offer');
     this.offers.shift();
@@ -56,6 +62,7 @@ class Probe {
 let a: Probe;
 let b: Probe;
 before(async () => {
+  cluster = await startCluster({ agents: 1, agentResources: 'cpus:4;mem:4096;disk:1000;ports:[31000-31100]' });
   a = new Probe('bad-input-a');
   b = new Probe('bad-input-b');
   await a.driver.start();
@@ -69,7 +76,9 @@ function withScalar(task: TaskInfo, name: string, value: number): TaskInfo {
 
 test('a task asking for more than the offer holds gets TASK_ERROR naming the resource', async () => {
   const offer = await a.offer();
-  a.driver.launch(offer.id!.value!, [commandTask(offer, { name: 'greedy', taskId: 'greedy', command: 'true', cpus: 400, mem: 16 })]);
+  // Built by hand: the SDK's commandTask itself refuses a task larger than its offer.
+  const task = withScalar(commandTask(offer, { name: 'greedy', taskId: 'greedy', command: 'true', cpus: 0.1, mem: 16 }), 'cpus', 400);
+  a.driver.launch(offer.id!.value!, [task]);
   const u = await a.update('greedy');
   assert.equal(taskStateName(u.state), 'TASK_ERROR');
   assert.match(u.message ?? '', /cpus/);

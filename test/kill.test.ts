@@ -2,6 +2,7 @@
 // SIGTERM is SIGKILLed after its grace period.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { FilesClient } from '@agora/core';
 import { startCluster, type TestCluster } from '@agora/sdk';
 import { TestScheduler } from './helpers/scheduler.js';
@@ -19,8 +20,14 @@ after(async () => {
   await cluster?.stop();
 });
 
+/** True while the process runs; a zombie (dead, not yet reaped by init) counts as gone. */
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 async function readSandbox(taskId: string, path: string): Promise<string> {

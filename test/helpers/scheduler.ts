@@ -35,7 +35,8 @@ export class TestScheduler {
             this.offersSeen++;
             const tasks = this.take(offer);
             if (tasks.length) driver.launch(offer.id?.value ?? '', tasks, { refuseSeconds });
-            else driver.decline(offer.id?.value ?? '', { refuseSeconds: this.queue.length ? refuseSeconds : 5 });
+            // Nothing fits (or nothing is wanted): don't ask for the same crumbs again at once.
+            else driver.decline(offer.id?.value ?? '', { refuseSeconds: this.queue.length ? Math.max(refuseSeconds, 1) : 5 });
           }
         },
         statusUpdate: (_driver, status) => {
@@ -86,7 +87,9 @@ export class TestScheduler {
     return new Promise((resolve, reject) => {
       const check = () => { if (pred()) { done(); resolve(); } };
       const timer = setTimeout(() => { done(); reject(new Error(`timed out waiting for ${what}`)); }, timeoutMs);
-      const done = () => { clearTimeout(timer); this.listeners.delete(check); };
+      // Also poll: a predicate may depend on more than this scheduler's own updates.
+      const poll = setInterval(check, 50);
+      const done = () => { clearTimeout(timer); clearInterval(poll); this.listeners.delete(check); };
       this.listeners.add(check);
       check();
     });
