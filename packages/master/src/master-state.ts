@@ -1,0 +1,365 @@
+/**
+ * The master's books and the actions that cross them: allocation scheduling and applying its
+ * result, offers and their rescission, task bookkeeping with resource release, framework
+ * disconnect / failover / teardown, agent deactivation. The API modules (scheduler-api,
+ * agent-api, operator-api) translate wire calls into these actions; nothing here parses input.
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  EventType, AgentEventType, TaskState, TaskStatusReason, TaskStatusSource, isTerminalState, taskStateName, resources,
+  type MasterInfo, type Offer, type Resource, type TaskStatus, type TimerHandle, type Logger, type Clock,
+} from '@agora/core';
+import { Allocator, type Allocation } from './allocator/index.js';
+import { AgentEntry } from './agents.js';
+import { FrameworkEntry } from './frameworks.js';
+import { addScalars, Ledger } from './ledger.js';
+import { MasterMetrics } from './metrics.js';
+import { OfferBook, type OfferRecord } from './offers.js';
+import type { CompiledMasterOptions } from './options.js';
+import type { RegistryOperation } from './registry.js';
+import { TaskTable, type TaskRecord } from './tasks.js';
+
+/** Seconds since the epoch, as the wire carries time. */
+export const seconds = (ms: number): number => ms / 1000;
+
+export class MasterState {
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly metrics = new MasterMetrics();
+  readonly ledger = new Ledger();
+  readonly offers: OfferBook;
+  readonly tasks: TaskTable;
+  readonly frameworks = new Map<string, FrameworkEntry>();
+  readonly agents = new Map<string, AgentEntry>();
+  readonly allocator: Allocator;
+  /** Milliseconds since the epoch when this master started. */
+  readonly startedAt: number;
+
+  private fwSeq = 0;
+  private readonly dirty = new Set<string>();
+  private allDirty = false;
+  private batchTimer: TimerHandle | undefined;
+  private intervalTimer: TimerHandle | undefined;
+  private heartbeatTimer: TimerHandle | undefined;
+  private stopped = false;
+
+  constructor(readonly opts: CompiledMasterOptions, readonly info: MasterInfo, readonly shortId: string) {
+    this.log = opts.logger;
+    this.clock = opts.clock;
+    this.startedAt = opts.clock.now();
+    this.offers = new OfferBook(shortId);
+    this.tasks = new TaskTable(opts.maxCompletedTasks);
+    this.allocator = new Allocator({ sorter: opts.sorter });
+  }
+
+  // ---------------------------------------------------------------- lifecycle and timers
+
+  /** Starts the periodic timers (allocation safety tick, heartbeats, agent ping checks). */
+  startTimers(): void {
+    const tick = (): void => {
+      if (this.stopped) return;
+      this.housekeeping();
+      this.allDirty = true;
+      this.runAllocation();
+      this.intervalTimer = this.clock.setTimeout(tick, this.opts.allocationIntervalMs);
+    };
+    this.intervalTimer = this.clock.setTimeout(tick, this.opts.allocationIntervalMs);
+    const beat = (): void => {
+      if (this.stopped) return;
+      for (const fw of this.frameworks.values()) fw.send({ type: EventType.HEARTBEAT });
+      this.heartbeatTimer = this.clock.setTimeout(beat, this.opts.heartbeatIntervalMs);
+    };
+    this.heartbeatTimer = this.clock.setTimeout(beat, this.opts.heartbeatIntervalMs);
+  }
+
+  stopTimers(): void {
+    this.stopped = true;
+    this.batchTimer?.cancel();
+    this.intervalTimer?.cancel();
+    this.heartbeatTimer?.cancel();
+    for (const fw of this.frameworks.values()) fw.failoverTimer?.cancel();
+    for (const o of this.offers.all()) o.timer?.cancel();
+  }
+
+  /** Agents silent past the ping timeout become inactive; expired filters are dropped. */
+  housekeeping(): void {
+    const now = this.clock.now();
+    for (const agent of this.agents.values()) {
+      if (agent.active && now - agent.lastSeenMs > this.opts.agentPingTimeoutMs) {
+        this.deactivateAgent(agent, `no heartbeat for ${Math.round((now - agent.lastSeenMs) / 1000)} s`);
+      }
+    }
+    for (const fw of this.frameworks.values()) {
+      for (const [agentId, f] of fw.filters) if (f.until <= now) fw.filters.delete(agentId);
+    }
+  }
+
+  /** Commits registry operations; resolves once durable. */
+  persist(ops: RegistryOperation[]): Promise<void> {
+    return this.opts.registry.apply(ops);
+  }
+
+  // ---------------------------------------------------------------- allocation
+
+  /**
+   * Asks for an allocation round within `allocationBatchMs`: for one agent whose resources
+   * changed, or (no argument) for every agent with something to offer.
+   */
+  requestAllocation(agentId?: string): void {
+    if (agentId === undefined) this.allDirty = true;
+    else this.dirty.add(agentId);
+    if (this.batchTimer || this.stopped) return;
+    this.batchTimer = this.clock.setTimeout(() => {
+      this.batchTimer = undefined;
+      this.runAllocation();
+    }, this.opts.allocationBatchMs);
+  }
+
+  /** One round: candidates are the changed agents (or all offerable ones), in the ledger's order. */
+  runAllocation(): void {
+    if (this.stopped) return;
+    const fws: FrameworkEntry[] = [];
+    for (const fw of this.frameworks.values()) if (fw.connected && !fw.suppressed) fws.push(fw);
+    const all = this.allDirty;
+    this.allDirty = false;
+    if (fws.length === 0) {
+      // Nobody to offer to; framework arrival or revival asks for a full round anyway.
+      this.dirty.clear();
+      return;
+    }
+    const ids = all ? [...this.ledger.offerable] : [...this.dirty].filter((id) => this.ledger.offerable.has(id));
+    this.dirty.clear();
+    if (ids.length === 0) return;
+    const t0 = performance.now();
+    const candidates = ids.map((id) => {
+      const a = this.ledger.get(id);
+      return { id, available: a ? a.available : [] };
+    });
+    const allocations = this.allocator.allocate({ agents: candidates, frameworks: fws, totals: this.ledger.totals, now: this.clock.now() });
+    this.applyAllocations(allocations);
+    this.metrics.recordAllocation(performance.now() - t0);
+  }
+
+  /** Turns allocations into offers after re-checking each against the ledger. */
+  private applyAllocations(allocations: readonly Allocation[]): void {
+    const byFramework = new Map<FrameworkEntry, Offer[]>();
+    const now = this.clock.now();
+    for (const a of allocations) {
+      const fw = this.frameworks.get(a.frameworkId);
+      const agent = this.agents.get(a.agentId);
+      if (!fw?.connected || !agent?.active) continue;
+      if (!this.ledger.take(a.agentId, a.resources)) {
+        this.log.warn({ agentId: a.agentId, frameworkId: a.frameworkId }, 'allocation no longer fits the ledger; skipped');
+        continue;
+      }
+      const id = this.offers.nextId();
+      const role = fw.role;
+      const wire: Offer = {
+        id: { value: id },
+        frameworkId: { value: fw.id },
+        agentId: { value: agent.id },
+        hostname: agent.hostname,
+        resources: resources.allocateTo(a.resources, role),
+        attributes: agent.info.attributes ?? [],
+        executorIds: this.tasks.executorIdsOn(agent.id, fw.id).map((value) => ({ value })),
+        allocationInfo: { role },
+      };
+      const rec: OfferRecord = { id, frameworkId: fw.id, agentId: agent.id, resources: a.resources, wire, createdAt: now };
+      rec.timer = this.clock.setTimeout(() => this.onOfferTimeout(id), this.opts.offerTimeoutMs);
+      this.offers.add(rec);
+      addScalars(fw.usage, a.resources, 1);
+      this.metrics.offersSent++;
+      let list = byFramework.get(fw);
+      if (!list) byFramework.set(fw, (list = []));
+      list.push(wire);
+    }
+    for (const [fw, list] of byFramework) fw.send({ type: EventType.OFFERS, offers: { offers: list } });
+  }
+
+  private onOfferTimeout(id: string): void {
+    const o = this.offers.get(id);
+    if (!o) return;
+    this.log.debug({ offerId: id }, 'offer timed out');
+    this.rescindOffer(o, true);
+  }
+
+  // ---------------------------------------------------------------- offers and filters
+
+  /** Takes an offer back: resources return to the agent; RESCIND to the framework if `notify`. */
+  rescindOffer(o: OfferRecord, notify: boolean): void {
+    if (!this.offers.remove(o.id)) return;
+    this.ledger.give(o.agentId, o.resources);
+    const fw = this.frameworks.get(o.frameworkId);
+    if (fw) {
+      addScalars(fw.usage, o.resources, -1);
+      if (notify) fw.send({ type: EventType.RESCIND, rescind: { offerId: { value: o.id } } });
+    }
+    this.metrics.offersRescinded++;
+    this.requestAllocation(o.agentId);
+  }
+
+  /** A declined (or invalid-accept) offer: resources return, with a filter when refuse > 0. */
+  recoverOffer(o: OfferRecord, refuseSeconds: number): void {
+    if (!this.offers.remove(o.id)) return;
+    this.ledger.give(o.agentId, o.resources);
+    const fw = this.frameworks.get(o.frameworkId);
+    if (fw) {
+      addScalars(fw.usage, o.resources, -1);
+      this.addFilter(fw, o.agentId, refuseSeconds, o.resources);
+    }
+    this.requestAllocation(o.agentId);
+  }
+
+  /** Refuses `refused` of an agent to a framework for `refuseSeconds` (0: no filter). */
+  addFilter(fw: FrameworkEntry, agentId: string, refuseSeconds: number, refused: readonly Resource[]): void {
+    if (!(refuseSeconds > 0)) {
+      fw.filters.delete(agentId);
+      return;
+    }
+    const ms = refuseSeconds * 1000;
+    const prev = fw.filters.get(agentId);
+    const until = this.clock.now() + ms;
+    // Two refusals of the same agent merge: the larger resource set, the later expiry.
+    const merged = prev && prev.until > this.clock.now() ? resources.add(prev.resources, refused) : resources.flatten(refused);
+    fw.filters.set(agentId, { until: Math.max(until, prev?.until ?? 0), resources: merged });
+    // When it expires the agent is worth another look without waiting for the safety tick.
+    this.clock.setTimeout(() => this.requestAllocation(agentId), ms + 1);
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  /** Adds a task to the table and charges it (and a new executor) to its framework. */
+  trackTask(rec: TaskRecord, executorResources: readonly Resource[] = []): Resource[] {
+    const charged = this.tasks.add(rec, executorResources);
+    const fw = this.frameworks.get(rec.frameworkId);
+    if (fw) {
+      addScalars(fw.usage, rec.resources, 1);
+      addScalars(fw.usage, charged, 1);
+    }
+    return charged;
+  }
+
+  /** Removes a task (terminal, or dropped with its framework) and frees what it held. */
+  releaseTask(rec: TaskRecord): void {
+    const released = this.tasks.remove(rec);
+    if (released.length === 0) return;
+    this.ledger.give(rec.agentId, released);
+    const fw = this.frameworks.get(rec.frameworkId);
+    if (fw) addScalars(fw.usage, released, -1);
+    this.metrics.countTerminal(taskStateName(rec.state));
+    this.requestAllocation(rec.agentId);
+  }
+
+  /** Records a state change of a live task; a terminal state frees its resources. */
+  setTaskState(rec: TaskRecord, status: TaskStatus): void {
+    const state = status.state ?? TaskState.TASK_UNKNOWN;
+    this.tasks.setState(rec, state, status);
+    if (isTerminalState(state)) this.releaseTask(rec);
+  }
+
+  /** A status the master itself generates (no uuid, needs no acknowledgement). */
+  masterStatus(taskId: string, state: TaskState, reason: TaskStatusReason, message: string, agentId?: string, executorId?: string): TaskStatus {
+    const s: TaskStatus = {
+      taskId: { value: taskId },
+      state,
+      message,
+      source: TaskStatusSource.SOURCE_MASTER,
+      reason,
+      timestamp: seconds(this.clock.now()),
+    };
+    if (agentId) s.agentId = { value: agentId };
+    if (executorId) s.executorId = { value: executorId };
+    return s;
+  }
+
+  /** Sends an UPDATE to a framework (dropped when it is disconnected). */
+  sendUpdate(fw: FrameworkEntry, status: TaskStatus): void {
+    fw.send({ type: EventType.UPDATE, update: { status } });
+  }
+
+  // ---------------------------------------------------------------- frameworks
+
+  /** A new, readable framework ID: unique per master run, ordered by arrival. */
+  newFrameworkId(): string {
+    return `fw-${this.shortId}-${String(++this.fwSeq).padStart(4, '0')}`;
+  }
+
+  /** The scheduler stream ended without TEARDOWN: offers go back, the failover clock starts. */
+  disconnectFramework(fw: FrameworkEntry, why: string): void {
+    if (!fw.connected) return;
+    fw.connected = false;
+    fw.sink = undefined;
+    this.log.info({ frameworkId: fw.id, why }, 'framework disconnected');
+    for (const o of this.offers.ofFramework(fw.id)) this.rescindOffer(o, false);
+    this.startFailover(fw, fw.info.failoverTimeoutSeconds ?? 0);
+  }
+
+  /** Tears the framework down after `timeoutSeconds` unless it re-subscribes (0: now). */
+  startFailover(fw: FrameworkEntry, timeoutSeconds: number): void {
+    fw.failoverTimer?.cancel();
+    fw.failoverTimer = undefined;
+    if (!(timeoutSeconds > 0)) {
+      this.teardownFramework(fw, 'failover timeout 0 s');
+      return;
+    }
+    fw.failoverTimer = this.clock.setTimeout(() => {
+      fw.failoverTimer = undefined;
+      if (!fw.connected && !fw.removed) this.teardownFramework(fw, `failover timeout (${timeoutSeconds} s) expired`);
+    }, timeoutSeconds * 1000);
+  }
+
+  /**
+   * Removes a framework: agents shut its executors down, its offers are rescinded, its tasks
+   * are killed in the master's books (resources freed at once), the registry forgets it and
+   * its stream is closed.
+   */
+  teardownFramework(fw: FrameworkEntry, why: string): void {
+    if (fw.removed) return;
+    fw.removed = true;
+    fw.failoverTimer?.cancel();
+    this.log.info({ frameworkId: fw.id, why }, 'framework torn down');
+    for (const o of this.offers.ofFramework(fw.id)) this.rescindOffer(o, false);
+    for (const agent of this.agents.values()) {
+      agent.send({ type: AgentEventType.SHUTDOWN_FRAMEWORK, shutdownFramework: { frameworkId: { value: fw.id } } });
+    }
+    for (const rec of this.tasks.ofFramework(fw.id)) {
+      this.tasks.setState(rec, TaskState.TASK_KILLED, this.masterStatus(rec.taskId, TaskState.TASK_KILLED, TaskStatusReason.REASON_FRAMEWORK_REMOVED, `framework ${fw.id} was torn down`, rec.agentId, rec.executorId));
+      this.releaseTask(rec);
+    }
+    this.frameworks.delete(fw.id);
+    if (fw.sink) {
+      fw.sink.end();
+      fw.sink = undefined;
+    }
+    fw.connected = false;
+    this.metrics.frameworksTornDown++;
+    this.persist([{ type: 'removeFramework', frameworkId: fw.id }]).catch((e: Error) => {
+      this.log.error({ frameworkId: fw.id, err: e.message }, 'registry: could not remove framework');
+    });
+    this.requestAllocation();
+  }
+
+  // ---------------------------------------------------------------- agents
+
+  /** Stream closed or ping timeout: offers on it are rescinded; its tasks stay. */
+  deactivateAgent(agent: AgentEntry, why: string): void {
+    if (!agent.active) return;
+    agent.active = false;
+    this.ledger.setActive(agent.id, false);
+    for (const o of this.offers.ofAgent(agent.id)) this.rescindOffer(o, true);
+    if (agent.sink) {
+      agent.sink.end();
+      agent.sink = undefined;
+    }
+    this.metrics.agentsDeactivated++;
+    this.log.info({ agentId: agent.id, why }, 'agent inactive');
+  }
+
+  /** The framework's resources as lists (operator API; computed on demand, not on the hot path). */
+  frameworkResources(fw: FrameworkEntry): { allocated: Resource[]; offered: Resource[] } {
+    return {
+      allocated: resources.sum(this.tasks.ofFramework(fw.id).map((t) => t.resources)),
+      offered: resources.sum(this.offers.ofFramework(fw.id).map((o) => o.resources)),
+    };
+  }
+}

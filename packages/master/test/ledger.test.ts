@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { resources, TaskState, type Resource } from '@agora/core';
+import { Ledger } from '../src/ledger.js';
+import { TaskTable, type TaskRecord } from '../src/tasks.js';
+
+const R = resources.parseResources;
+
+function rec(n: number, res: Resource[], agentId = 'a1'): TaskRecord {
+  return {
+    key: TaskTable.key('fw', `t${n}`), frameworkId: 'fw', taskId: `t${n}`, agentId, executorId: `t${n}`, executorKey: undefined,
+    resources: res, state: TaskState.TASK_RUNNING, latest: undefined, task: { taskId: { value: `t${n}` }, state: TaskState.TASK_RUNNING },
+  };
+}
+
+test('property: take/give through tasks keeps available + used = total and never goes negative', () => {
+  fc.assert(fc.property(fc.array(fc.record({ launch: fc.boolean(), cpus: fc.integer({ min: 1, max: 30 }).map((x) => x / 10), port: fc.integer({ min: 0, max: 9 }) }), { maxLength: 60 }), (steps) => {
+    const total = R('cpus:4;mem:1024;ports:[31000-31009]');
+    const ledger = new Ledger();
+    const tasks = new TaskTable(100);
+    ledger.reset('a1', total, []);
+    ledger.setActive('a1', true);
+    const live: TaskRecord[] = [];
+    let n = 0;
+    for (const s of steps) {
+      if (s.launch) {
+        const want = R(`cpus:${s.cpus};mem:10;ports:[${31000 + s.port}-${31000 + s.port}]`);
+        const fits = resources.contains(ledger.get('a1')!.available, want);
+        assert.equal(ledger.take('a1', want), fits);
+        if (fits) {
+          const r = rec(++n, want);
+          tasks.add(r);
+          live.push(r);
+        }
+      } else if (live.length) {
+        const r = live.shift()!;
+        ledger.give('a1', tasks.remove(r));
+        // Removing twice releases nothing the second time (this is what prevents double release).
+        assert.deepEqual(tasks.remove(r), []);
+      }
+      const used = resources.sum(tasks.ofAgent('a1').map((t) => t.resources));
+      const avail = ledger.get('a1')!.available;
+      assert.ok(resources.contains(total, avail), 'available within total');
+      assert.equal(resources.scalarOf(avail, 'cpus') + resources.scalarOf(used, 'cpus') <= 4 + 1e-9, true);
+      assert.ok(resources.contains(total, resources.add(avail, used)), 'no port both free and used');
+    }
+    assert.deepEqual(ledger.totals.get('cpus'), 4);
+  }), { numRuns: 200 });
+});
+
+test('inactive agents leave the totals and the offerable set', () => {
+  const ledger = new Ledger();
+  ledger.reset('a1', R('cpus:2;mem:64'), []);
+  assert.equal(ledger.offerable.has('a1'), false);
+  ledger.setActive('a1', true);
+  assert.equal(ledger.offerable.has('a1'), true);
+  assert.equal(ledger.totals.get('cpus'), 2);
+  assert.ok(ledger.take('a1', R('cpus:2;mem:64')));
+  assert.equal(ledger.offerable.has('a1'), false, 'nothing left worth offering');
+  ledger.give('a1', R('cpus:1'));
+  assert.equal(ledger.offerable.has('a1'), true);
+  // A stray double release is clipped at the total rather than minting resources.
+  ledger.give('a1', R('cpus:5;mem:640'));
+  assert.equal(resources.scalarOf(ledger.get('a1')!.available, 'cpus'), 2);
+  ledger.setActive('a1', false);
+  assert.equal(ledger.offerable.has('a1'), false);
+  assert.equal(ledger.totals.size, 0);
+});
+
+test('completed tasks are bounded, oldest first, and executors release with their last task', () => {
+  const t = new TaskTable(3);
+  for (let i = 1; i <= 5; i++) {
+    const r = rec(i, R('cpus:1'));
+    t.add(r);
+    t.remove(r);
+  }
+  assert.deepEqual([...t.allCompleted()].map((x) => x.taskId?.value).sort(), ['t3', 't4', 't5']);
+  assert.equal(t.getCompleted('fw', 't1'), undefined);
+  const exKey = TaskTable.executorKey('a1', 'fw', 'ex');
+  const a = { ...rec(10, R('cpus:1')), executorKey: exKey };
+  const b = { ...rec(11, R('cpus:1')), key: TaskTable.key('fw', 't11'), executorKey: exKey };
+  assert.equal(resources.scalarOf(t.add(a, R('cpus:0.5')), 'cpus'), 0.5);
+  assert.deepEqual(t.add(b, R('cpus:0.5')), [], 'a running executor is not charged twice');
+  assert.deepEqual(t.executorIdsOn('a1', 'fw'), ['ex']);
+  assert.equal(resources.scalarOf(t.remove(a), 'cpus'), 1);
+  assert.equal(resources.scalarOf(t.remove(b), 'cpus'), 1.5);
+  assert.deepEqual(t.executorIdsOn('a1', 'fw'), []);
+});
