@@ -17,7 +17,7 @@ const server = newServer();
 let address = '';
 
 before(async () => {
-  type Cb = (err: unknown, res?: unknown) => void;
+  type Cb = grpc.sendUnaryData<unknown>;
   server.addService(OperatorService as unknown as grpc.ServiceDefinition, {
     getHealth: (_c: unknown, cb: Cb) => cb(null, { healthy: true }),
     getAgents: (_c: unknown, cb: Cb) => cb(null, { agents: [{ agentInfo: { id: { value: 'agent-1' }, address, hostname: 'node-a' }, active: true }] }),
@@ -25,7 +25,7 @@ before(async () => {
   server.addService(FilesService as unknown as grpc.ServiceDefinition, {
     read: (call: { request: { path: string; offset: number; length: number; executorId: { value: string } } }, cb: Cb) => {
       const data = files.get(`${call.request.executorId.value}/${call.request.path}`);
-      if (!data) return cb({ code: grpc.status.NOT_FOUND, details: 'no such file' });
+      if (!data) return cb({ code: grpc.status.NOT_FOUND, details: 'no such file' } as grpc.ServiceError);
       const start = call.request.offset ?? 0;
       cb(null, { data: data.subarray(start, start + (call.request.length || 1 << 20)), offset: start, size: data.length });
     },

@@ -243,7 +243,7 @@ describe('master over gRPC', () => {
         { type: 3, reserve: { resources: resources.parseResources('cpus:1') } },
       ], filters: { refuseSeconds: 0 } } });
       const g = await agent.take('RUN_TASK_GROUP', (e) => e.type === AgentEventType.RUN_TASK_GROUP);
-      assert.deepEqual(g.runTaskGroup?.taskGroup?.tasks.map((t) => t.taskId?.value), ['g1', 'g2']);
+      assert.deepEqual(g.runTaskGroup?.taskGroup?.tasks?.map((t) => t.taskId?.value), ['g1', 'g2']);
       assert.equal(g.runTaskGroup?.executor?.frameworkId?.value, fwId);
       assert.equal(g.runTaskGroup?.executor?.type, agora.v1.ExecutorInfo.Type.DEFAULT);
       // One bad task refuses its whole group.
