@@ -1,0 +1,374 @@
+/**
+ * The wordcount scheduler: plans byte ranges, launches one count task per range on whatever
+ * offers hold the cpus, re-runs a chunk whose task failed, was killed or whose agent was lost,
+ * and reduces the results. Results are keyed by chunk index: the first TASK_FINISHED of a chunk
+ * is taken, any later one (a duplicate from a task thought lost) is ignored, so nothing is
+ * counted twice.
+ *
+ * Executors are reused: the agent starts one executor process per executor ID; a chunk is
+ * launched on an idle executor of that agent when there is one (no process start per chunk),
+ * else on a new executor ID. So a job pays the executor start-up (~0.2 s) once per slot.
+ */
+import { fileURLToPath } from 'node:url';
+import {
+  SchedulerDriver,
+  TaskState,
+  executorTask,
+  idOf,
+  isTerminalState,
+  offerFits,
+  resources as res,
+  taskStateName,
+  type Offer,
+  type Resource,
+  type TaskInfo,
+  type TaskStatus,
+} from '@agora/sdk';
+import { decodeTable, topK, type TopWord } from './freq.js';
+import { openInput, serveFile, type InputInfo, type RangeServer } from './input.js';
+import { FATAL_PREFIX, decodeResult, encodeSpec, type ChunkResult, type ChunkSpec, type ProgressMessage } from './protocol.js';
+import { chunkCount, splitRanges, type ByteRange } from './split.js';
+
+/** Options of `runWordcount`. */
+export interface WordcountOptions {
+  /** Master address(es) host:port. */
+  master: string | string[];
+  /** A local path or an http(s) URL. */
+  input: string;
+  /** Number of chunks (wins over chunkSize). @default ceil(size / chunkSize) */
+  chunks?: number;
+  /** Bytes per chunk. @default 64 MiB */
+  chunkSize?: number;
+  /** Also return the K most frequent words. @default 0 (none) */
+  top?: number;
+  /** cpus of each count task. @default 1 */
+  cpusPerTask?: number;
+  /** MiB of each count task. @default 128 */
+  memPerTask?: number;
+  /** Attempts per chunk before the job fails. @default 4 */
+  maxAttempts?: number;
+  /** Address the range server binds (for agents on other hosts). @default '127.0.0.1' */
+  serveHost?: string;
+  /** Host name tasks use to reach the range server. @default serveHost (127.0.0.1 for 0.0.0.0) */
+  advertiseHost?: string;
+  /** Bytes per read in a count task. @default 8 MiB */
+  readBytes?: number;
+  /** Role of the framework. @default '*' */
+  role?: string;
+  /** How the agent starts the count executor. @default node + this package's executor.js */
+  executorCommand?: string;
+  /** Test knob: each count task sleeps this long after every read. @default 0 */
+  slowMs?: number;
+  /** Progress (bytes counted, chunks running / done), on every change. */
+  onProgress?(p: WordcountProgress): void;
+  /** A count task started counting (tests use the pid to kill it). */
+  onTaskStarted?(info: { chunk: number; taskId: string; pid: number; agentId: string }): void;
+  /** @default 15000 */
+  connectTimeoutMs?: number;
+}
+
+export interface WordcountProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  chunksDone: number;
+  chunksRunning: number;
+  chunksTotal: number;
+}
+
+/** One chunk's outcome. */
+export interface ChunkReport extends ByteRange {
+  index: number;
+  words: number;
+  lines: number;
+  bytes: number;
+  /** Tasks launched for this chunk (1 unless one failed). */
+  attempts: number;
+  agentId: string;
+  taskId: string;
+  /** Reading + counting time inside the task, ms. */
+  ms: number;
+  maxRssKiB: number;
+  kernel: string;
+  via: ChunkResult['via'];
+}
+
+export interface WordcountResult {
+  input: string;
+  bytes: number;
+  words: number;
+  lines: number;
+  chunks: ChunkReport[];
+  /** With `top`: the most frequent words, count descending then bytes ascending. */
+  top?: TopWord[];
+  /** Distinct words (with `top`). */
+  distinct?: number;
+  timings: {
+    /** Call → result, ms. */
+    totalMs: number;
+    /** Checking the input and moving the boundaries, ms. */
+    planMs: number;
+    /** First launch → last chunk counted (the counting phase on the cluster), ms. */
+    countMs: number;
+    /** Longest in-task read+count time, ms. */
+    maxTaskMs: number;
+  };
+  /** Count tasks launched in all (chunks + re-runs). */
+  tasksLaunched: number;
+}
+
+interface Chunk extends ByteRange {
+  index: number;
+  state: 'pending' | 'launched' | 'done';
+  attempts: number;
+  taskId?: string;
+  agentId?: string;
+  progress: number;
+  result?: ChunkResult;
+  report?: ChunkReport;
+}
+
+const EXECUTOR_FILE = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './executor.ts' : './executor.js', import.meta.url));
+
+/** The command the agent runs for a count executor (absolute paths: it runs in the sandbox). */
+export function defaultExecutorCommand(): string {
+  const q = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+  // Compiled JS normally; from sources (unit tests under tsx) through tsx.
+  return EXECUTOR_FILE.endsWith('.ts')
+    ? `${q(process.execPath)} --import ${q(import.meta.resolve('tsx'))} ${q(EXECUTOR_FILE)}`
+    : `${q(process.execPath)} ${q(EXECUTOR_FILE)}`;
+}
+
+/** Runs a word count job on the cluster at `options.master`. */
+export async function runWordcount(options: WordcountOptions): Promise<WordcountResult> {
+  const t0 = performance.now();
+  const input = await openInput(options.input);
+  let server: RangeServer | undefined;
+  try {
+    const n = chunkCount(input.size, options);
+    const ranges = await splitRanges(input.size, n, input.readAt);
+    if (input.kind === 'file') server = await serveFile(input.path!, input.size, options.serveHost, options.advertiseHost);
+    const planMs = performance.now() - t0;
+    return await runJob(options, input, ranges, server?.url ?? input.url, t0, planMs);
+  } finally {
+    await server?.close();
+    await input.close();
+  }
+}
+
+function runJob(options: WordcountOptions, input: InputInfo, ranges: ByteRange[], url: string | undefined, t0: number, planMs: number): Promise<WordcountResult> {
+  const cpus = options.cpusPerTask ?? 1;
+  const mem = options.memPerTask ?? 128;
+  const maxAttempts = options.maxAttempts ?? 4;
+  const freq = (options.top ?? 0) > 0;
+  const command = options.executorCommand ?? defaultExecutorCommand();
+  const chunks: Chunk[] = ranges.map((r, index) => ({ ...r, index, state: 'pending', attempts: 0, progress: 0 }));
+  const pending: number[] = chunks.map((c) => c.index);
+  const byTask = new Map<string, number>();
+  const taskExecutor = new Map<string, { agentId: string; executorId: string }>();
+  const idle = new Map<string, string[]>(); // agentId → idle executor IDs
+  const started = new Set<string>();
+  const merged = new Map<string, number>();
+  let executorSeq = 0;
+  let done = 0;
+  let launched = 0;
+  let countStart = 0;
+  let countEnd = 0;
+  let running = 0;
+
+  const progress = (): void => {
+    if (!options.onProgress) return;
+    let bytesDone = 0;
+    for (const c of chunks) bytesDone += c.state === 'done' ? c.end - c.start : Math.min(c.progress, c.end - c.start);
+    options.onProgress({ bytesDone, bytesTotal: input.size, chunksDone: done, chunksRunning: running, chunksTotal: chunks.length });
+  };
+
+  return new Promise<WordcountResult>((resolve, reject) => {
+    let finished = false;
+    const finish = (err: Error | undefined): void => {
+      if (finished) return;
+      finished = true;
+      void driver.stop().catch(() => undefined).then(() => {
+        if (err) { reject(err); return; }
+        const reports = chunks.map((c) => c.report!);
+        const total = reports.reduce((a, r) => ({ words: a.words + r.words, lines: a.lines + r.lines, bytes: a.bytes + r.bytes }), { words: 0, lines: 0, bytes: 0 });
+        const result: WordcountResult = {
+          input: input.name,
+          ...total,
+          chunks: reports,
+          timings: {
+            totalMs: round(performance.now() - t0),
+            planMs: round(planMs),
+            countMs: round(countEnd - countStart),
+            maxTaskMs: Math.max(0, ...reports.map((r) => r.ms)),
+          },
+          tasksLaunched: launched,
+        };
+        if (freq) {
+          result.top = topK(merged, options.top!);
+          result.distinct = merged.size;
+        }
+        resolve(result);
+      });
+    };
+
+    const requeue = (c: Chunk, why: string): void => {
+      if (c.state === 'done') return;
+      if (c.state === 'launched') running = Math.max(0, running - 1);
+      if (c.attempts >= maxAttempts) {
+        finish(new Error(`chunk ${c.index} (bytes ${c.start}-${c.end}) failed ${c.attempts} times; last: ${why}`));
+        return;
+      }
+      c.state = 'pending';
+      c.taskId = undefined;
+      c.progress = 0;
+      if (!pending.includes(c.index)) pending.unshift(c.index);
+      driver.revive();
+      progress();
+    };
+
+    const buildTasks = (offer: Offer): TaskInfo[] => {
+      const agentId = idOf(offer.agentId);
+      let left: Resource[] = offer.resources ?? [];
+      const tasks: TaskInfo[] = [];
+      while (pending.length > 0) {
+        const probe = { ...offer, resources: left };
+        if (!offerFits(probe, { cpus, mem })) break;
+        const c = chunks[pending[0]!]!;
+        const executorId = idle.get(agentId)?.pop() ?? `wordcount-${executorSeq++}`;
+        c.attempts++;
+        const taskId = `wordcount.${c.index}.${c.attempts}.${Math.random().toString(16).slice(2, 8)}`;
+        const spec: ChunkSpec = {
+          v: 1, chunk: c.index, start: c.start, end: c.end, size: input.size, freq,
+          ...(input.path ? { path: input.path, mtimeMs: input.mtimeMs } : {}),
+          ...(url ? { url } : {}),
+          ...(options.readBytes ? { readBytes: options.readBytes } : {}),
+          ...(options.slowMs ? { slowMs: options.slowMs } : {}),
+        };
+        const task = executorTask(offer, {
+          name: `wordcount chunk ${c.index}`, taskId, cpus, mem, from: left, data: encodeSpec(spec),
+          executor: { executorId, name: 'wordcount count executor', command },
+        });
+        left = res.subtract(left, task.resources ?? []);
+        pending.shift();
+        c.state = 'launched';
+        c.taskId = taskId;
+        c.agentId = agentId;
+        byTask.set(taskId, c.index);
+        taskExecutor.set(taskId, { agentId, executorId });
+        tasks.push(task);
+        launched++;
+        running++;
+      }
+      return tasks;
+    };
+
+    const onFinished = (c: Chunk, status: TaskStatus, taskId: string): void => {
+      let decoded;
+      try {
+        decoded = decodeResult(status.data ?? undefined);
+      } catch (err) {
+        requeue(c, `unreadable result: ${(err as Error).message}`);
+        return;
+      }
+      const r = decoded.result;
+      if (r.chunk !== c.index || r.bytes !== c.end - c.start) {
+        requeue(c, `task ${taskId} counted ${r.bytes} bytes of chunk ${r.chunk}, expected ${c.end - c.start} of chunk ${c.index}`);
+        return;
+      }
+      if (freq) {
+        if (!decoded.map && r.words > 0) { requeue(c, 'result without its frequency map'); return; }
+        if (decoded.map) decodeTable(decoded.map, (k, n) => merged.set(k, (merged.get(k) ?? 0) + n));
+      }
+      if (c.state === 'launched') running = Math.max(0, running - 1);
+      c.state = 'done';
+      c.result = r;
+      c.report = {
+        index: c.index, start: c.start, end: c.end, words: r.words, lines: r.lines, bytes: r.bytes, attempts: c.attempts,
+        agentId: idOf(status.agentId) || c.agentId || '', taskId, ms: r.ms, maxRssKiB: r.maxRssKiB, kernel: r.kernel, via: r.via,
+      };
+      done++;
+      countEnd = performance.now();
+      progress();
+      if (done === chunks.length) finish(undefined);
+    };
+
+    const driver: SchedulerDriver = new SchedulerDriver({
+      master: options.master,
+      framework: { name: 'wordcount', roles: [options.role ?? '*'], failoverTimeoutSeconds: 0 },
+      ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+      callbacks: {
+        resourceOffers(d, offers) {
+          for (const offer of offers) {
+            const tasks = finished ? [] : buildTasks(offer);
+            if (tasks.length === 0) {
+              // Nothing to run here: stay away a while (revive() brings offers back for a re-run).
+              d.decline(idOf(offer.id), { refuseSeconds: pending.length > 0 ? 0.5 : 30 });
+              continue;
+            }
+            if (countStart === 0) countStart = performance.now();
+            d.launch(idOf(offer.id), tasks, { refuseSeconds: 0.2 });
+            progress();
+          }
+        },
+        statusUpdate(_d, status) {
+          const taskId = idOf(status.taskId);
+          const index = byTask.get(taskId);
+          if (index === undefined || finished) return;
+          const c = chunks[index]!;
+          const exec = taskExecutor.get(taskId);
+          if (status.state === TaskState.TASK_FINISHED) {
+            if (exec) (idle.get(exec.agentId) ?? idle.set(exec.agentId, []).get(exec.agentId)!).push(exec.executorId);
+            if (c.state === 'done') return; // a late duplicate: already counted once
+            onFinished(c, status, taskId);
+            return;
+          }
+          if (!isTerminalState(status.state)) return;
+          // A failed executor may be gone: never hand it another chunk.
+          taskExecutor.delete(taskId);
+          if (status.message?.startsWith(FATAL_PREFIX)) {
+            finish(new Error(status.message.slice(FATAL_PREFIX.length)));
+            return;
+          }
+          if (c.taskId === taskId) requeue(c, `${taskStateName(status.state)}${status.message ? `: ${status.message}` : ''}`);
+        },
+        frameworkMessage(_d, agentId, _executorId, data) {
+          let msg: ProgressMessage;
+          try {
+            msg = JSON.parse(Buffer.from(data).toString('utf8')) as ProgressMessage;
+          } catch {
+            return;
+          }
+          if (msg.t !== 'progress') return;
+          const index = byTask.get(msg.taskId);
+          if (index === undefined) return;
+          const c = chunks[index]!;
+          if (c.taskId === msg.taskId) c.progress = msg.bytes;
+          if (!started.has(msg.taskId)) {
+            started.add(msg.taskId);
+            options.onTaskStarted?.({ chunk: index, taskId: msg.taskId, pid: msg.pid, agentId });
+          }
+          progress();
+        },
+        failure(_d, agentId, executorId) {
+          if (executorId) {
+            const list = idle.get(agentId);
+            if (list) idle.set(agentId, list.filter((e) => e !== executorId));
+            return;
+          }
+          // The agent is lost: its executors with it. Its tasks come back as TASK_LOST updates;
+          // re-run them now anyway, the first result per chunk wins.
+          idle.delete(agentId);
+          for (const c of chunks) if (c.state === 'launched' && c.agentId === agentId) requeue(c, `agent ${agentId} lost`);
+        },
+        error(_d, message) {
+          finish(new Error(`the master refused the wordcount framework: ${message}`));
+        },
+      },
+    });
+    driver.start().catch((err: Error) => finish(err));
+  });
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
