@@ -16,9 +16,17 @@ export interface WritableStreamLike<B> {
 }
 
 /** Options of a BatchWriter. */
-export interface BatchWriterOptions {
+export interface BatchWriterOptions<M = unknown> {
   /** Most messages in one frame. @default 2000 */
   maxBatch?: number;
+  /**
+   * Estimated encoded size of a message. When given, a frame is closed before it would pass
+   * `maxBatchBytes`, so that several large messages (task results in TaskStatus.data, framework
+   * messages) queued together never exceed gRPC's message limit. @default undefined (count only)
+   */
+  sizeOf?: (message: M) => number;
+  /** Largest frame in bytes when `sizeOf` is given. @default 8 MiB */
+  maxBatchBytes?: number;
 }
 
 export class BatchWriter<M, B> {
@@ -27,13 +35,17 @@ export class BatchWriter<M, B> {
   private waitingDrain = false;
   private closed = false;
   private readonly maxBatch: number;
+  private readonly sizeOf: ((message: M) => number) | undefined;
+  private readonly maxBatchBytes: number;
 
   constructor(
     private readonly stream: WritableStreamLike<B>,
     private readonly wrap: (items: M[]) => B,
-    options: BatchWriterOptions = {},
+    options: BatchWriterOptions<M> = {},
   ) {
     this.maxBatch = options.maxBatch ?? 2000;
+    this.sizeOf = options.sizeOf;
+    this.maxBatchBytes = options.maxBatchBytes ?? 8 << 20;
   }
 
   /** Messages queued but not yet handed to the transport. */
@@ -63,10 +75,23 @@ export class BatchWriter<M, B> {
     });
   }
 
+  /** How many queued messages go into the next frame (always at least one). */
+  private batchLength(): number {
+    const limit = Math.min(this.queue.length, this.maxBatch);
+    if (!this.sizeOf) return limit;
+    let bytes = 0;
+    for (let i = 0; i < limit; i++) {
+      bytes += this.sizeOf(this.queue[i] as M);
+      if (bytes > this.maxBatchBytes) return Math.max(1, i);
+    }
+    return limit;
+  }
+
   private flush(): void {
     while (!this.closed && this.queue.length > 0) {
-      const batch = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
-      this.queue = batch === this.queue ? [] : this.queue.slice(this.maxBatch);
+      const n = this.batchLength();
+      const batch = n === this.queue.length ? this.queue : this.queue.slice(0, n);
+      this.queue = batch === this.queue ? [] : this.queue.slice(n);
       let ok: boolean;
       try {
         ok = this.stream.write(this.wrap(batch));
