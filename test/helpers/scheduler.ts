@@ -16,6 +16,8 @@ export class TestScheduler {
   readonly driver: SchedulerDriver;
   readonly updates = new Map<string, TaskStatus[]>();
   readonly launchedOn = new Map<string, string>();
+  /** When each task was handed to the driver (ms since the epoch). */
+  readonly launchedAt = new Map<string, number>();
   private queue: Wanted[] = [];
   private listeners = new Set<() => void>();
   /** Most tasks launched per offer (undefined: as many as fit). */
@@ -23,7 +25,7 @@ export class TestScheduler {
   /** Offers seen, for tests that inspect them. */
   offersSeen = 0;
 
-  constructor(master: string, name = 'test-scheduler', options: { perOffer?: number; refuseSeconds?: number; failoverTimeoutSeconds?: number } = {}) {
+  constructor(master: string | string[], name = 'test-scheduler', options: { perOffer?: number; refuseSeconds?: number; failoverTimeoutSeconds?: number } = {}) {
     this.perOffer = options.perOffer;
     const refuseSeconds = options.refuseSeconds ?? 0;
     this.driver = new SchedulerDriver({
@@ -61,6 +63,7 @@ export class TestScheduler {
       const t = commandTask(rest, { name: w.name, taskId: w.name, command: w.command, ...need, killGracePeriodSeconds: w.killGracePeriodSeconds });
       tasks.push(t);
       this.launchedOn.set(w.name, offer.agentId?.value ?? '');
+      this.launchedAt.set(w.name, Date.now());
       rest = { ...rest, resources: subtractTask(rest, t.resources ?? []) };
     }
     return tasks;

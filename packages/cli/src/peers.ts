@@ -13,7 +13,11 @@ export interface MasterHandle { readonly address: string; readonly info?: Master
 export interface AgentHandle { readonly address: string; agentId: string | undefined; stop(): Promise<void> }
 
 /** The subset of MasterOptions the CLI sets. */
-export interface CliMasterOptions { host?: string; port?: number; workDir?: string; logger?: Logger }
+export interface CliMasterOptions {
+  host?: string; port?: number; workDir?: string; logger?: Logger;
+  /** High availability: etcd endpoints, lease TTL, what to do on losing leadership. */
+  etcd?: string[]; etcdTtlSeconds?: number; etcdPrefix?: string; onLeadershipLost?: (reason: string) => void;
+}
 /** The subset of AgentOptions the CLI sets. */
 export interface CliAgentOptions {
   master: string | string[]; host?: string; port?: number; workDir?: string;

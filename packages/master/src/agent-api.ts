@@ -193,8 +193,7 @@ export class AgentApi {
     const previous = new Map(m.tasks.ofAgent(agent.id).map((r) => [r.key, r]));
     for (const rec of previous.values()) {
       m.tasks.detach(rec);
-      const fw = m.frameworks.get(rec.frameworkId);
-      if (fw) addScalars(fw.usage, rec.resources, -1);
+      m.unchargeTask(rec);
     }
     m.tasks.dropExecutorsOf(agent.id);
     const customExecutors = new Set<string>();
@@ -212,12 +211,22 @@ export class AgentApi {
       if (!fid || !tid) continue;
       if (!m.frameworks.has(fid)) unknown.add(fid);
       const state = t.state ?? TaskState.TASK_UNKNOWN;
-      // A terminal task uses nothing; its pending update still flows (the agent re-sends it).
-      if (isTerminalState(state) || m.tasks.get(fid, tid)) continue;
       const key = TaskTable.key(fid, tid);
       const exId = idOf(t.executorId) || tid;
       const exKey = TaskTable.executorKey(agent.id, fid, exId);
       const latest = t.statuses?.[t.statuses.length - 1] ?? undefined;
+      if (isTerminalState(state)) {
+        // A terminal task uses nothing; its pending update still flows (the agent re-sends it).
+        // It is not lost either: remember how it ended so that reconciliation answers that
+        // (after a master failover the new master has never seen it) instead of TASK_LOST.
+        previous.delete(key);
+        if (!m.tasks.get(fid, tid) && !m.tasks.getCompleted(fid, tid)) {
+          const task = { ...agora.v1.Task.toObject(agora.v1.Task.fromObject(t)), agentId: { value: agent.id }, state };
+          m.tasks.archive({ key, frameworkId: fid, taskId: tid, agentId: agent.id, executorId: exId, executorKey: undefined, resources: [], state, latest, task } as TaskRecord);
+        }
+        continue;
+      }
+      if (m.tasks.get(fid, tid)) continue;
       const rec: TaskRecord = previous.get(key) ?? {
         key, frameworkId: fid, taskId: tid, agentId: agent.id, executorId: exId,
         executorKey: customExecutors.has(exKey) ? exKey : undefined,

@@ -12,7 +12,17 @@ export { Master, startMaster } from './master.js';
 export type { MasterOptions } from './options.js';
 export { FileRegistry } from './registry-file.js';
 export { MemoryRegistry } from './registry.js';
-export type { Registry, RegistrySnapshot, RegistryOperation, FrameworkRecord, AgentRecord } from './registry.js';
-export { Allocator, allocate, createSorter, DrfSorter, RandomSorter, isAllocatable, MIN_ALLOCATABLE, dominantShareOf } from './allocator/index.js';
-export type { AllocatorOptions, Sorter, SorterClient, SorterName, Allocation, AllocationInput, AgentSlot, FrameworkSlot, ResourceFilter, ScalarVector } from './allocator/index.js';
+export { EtcdRegistry, RegistryFencedError } from './registry-etcd.js';
+export type { EtcdRegistryOptions } from './registry-etcd.js';
+export { LeaderElection } from './leader-election.js';
+export type { LeaderElectionOptions, Fence } from './leader-election.js';
+export type { Registry, RegistrySnapshot, RegistryOperation, FrameworkRecord, AgentRecord, RoleRecord, ReservationRecord } from './registry.js';
+export {
+  Allocator, allocate, createSorter, DrfSorter, RandomSorter, PrioritySorter, RoundRobinSorter, SORTER_NAMES, isAllocatable, MIN_ALLOCATABLE,
+  dominantShareOf, explain, planPreemption, validateRoleName,
+} from './allocator/index.js';
+export type {
+  AllocatorOptions, AgentOrder, MinAllocatable, Sorter, SorterClient, SorterName, Allocation, AllocationInput, AgentSlot, FrameworkSlot,
+  ResourceFilter, ScalarVector, RoleConfig, RoleQuota, Explanation, AgentVerdict, PreemptionDecision, PreemptionInput, PreemptionTask,
+} from './allocator/index.js';
 export { validateTask, validateOffers, validateFrameworkInfo, validateAgentInfo, validateExecutor, validateFits, validateId } from './validation.js';

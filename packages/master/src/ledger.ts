@@ -32,6 +32,13 @@ function exceedsScalars(a: readonly Resource[], b: readonly Resource[]): boolean
   return false;
 }
 
+/** The resource with its innermost reservation removed. */
+function unreservedForm(r: Resource): Resource {
+  const c: Resource = { ...r, reservations: (r.reservations ?? []).slice(0, -1) };
+  if ((c.reservations ?? []).length === 0) delete c.reservations;
+  return c;
+}
+
 /** One agent's account. */
 export interface AgentAccount {
   readonly agentId: string;
@@ -45,6 +52,11 @@ export interface AgentAccount {
 
 export class Ledger {
   readonly accounts = new Map<string, AgentAccount>();
+  /**
+   * Dynamic reservations per agent (from RESERVE, persisted in the registry). The agent reports
+   * its resources unreserved; `reset` re-applies these on top so they survive restarts.
+   */
+  readonly dynamic = new Map<string, Resource[]>();
   /** Scalars of every active agent. */
   readonly totals: Scalars = new Map();
   /** Active agents whose `available` is worth offering. */
@@ -58,7 +70,13 @@ export class Ledger {
   reset(agentId: string, total: readonly Resource[], used: readonly Resource[]): AgentAccount {
     let acct = this.accounts.get(agentId);
     if (acct?.active) addScalars(this.totals, acct.total, -1);
-    const t = resources.stripAllocation(total);
+    let t = resources.stripAllocation(total);
+    const dyn = this.dynamic.get(agentId);
+    if (dyn && dyn.length > 0) {
+      const from = resources.flatten(dyn.map(unreservedForm));
+      // Only when the agent still has them (it may have shrunk); otherwise they lapse quietly.
+      if (resources.contains(t, from)) t = resources.add(resources.subtract(t, from), dyn);
+    }
     const available = resources.subtract(t, resources.stripAllocation(used));
     if (!acct) {
       acct = { agentId, total: t, available, active: false };
@@ -78,6 +96,20 @@ export class Ledger {
     acct.active = active;
     addScalars(this.totals, acct.total, active ? 1 : -1);
     this.refresh(acct);
+  }
+
+  /**
+   * RESERVE / UNRESERVE: `from` (held by an offer, so not in `available`) becomes `to` in the
+   * agent's total; the dynamic reservations of the agent follow. Cluster scalars are unchanged.
+   */
+  convert(agentId: string, from: readonly Resource[], to: readonly Resource[], reserve: boolean): void {
+    const acct = this.accounts.get(agentId);
+    if (!acct) return;
+    acct.total = resources.add(resources.subtract(acct.total, from), to);
+    const dyn = this.dynamic.get(agentId) ?? [];
+    const next = reserve ? resources.add(dyn, to) : resources.subtract(dyn, from);
+    if (next.length > 0) this.dynamic.set(agentId, next);
+    else this.dynamic.delete(agentId);
   }
 
   /** Takes `res` out of the agent's available resources; false (and no change) if not there. */

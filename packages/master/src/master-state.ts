@@ -9,15 +9,16 @@ import {
   EventType, AgentEventType, TaskState, TaskStatusReason, TaskStatusSource, isTerminalState, taskStateName, resources,
   type MasterInfo, type Offer, type Resource, type TaskStatus, type TimerHandle, type Logger, type Clock,
 } from '@agora/core';
-import { Allocator, type Allocation } from './allocator/index.js';
+import { Allocator, type Allocation, type RoleConfig } from './allocator/index.js';
 import { AgentEntry } from './agents.js';
 import { FrameworkEntry } from './frameworks.js';
 import { addScalars, Ledger } from './ledger.js';
 import { MasterMetrics } from './metrics.js';
 import { OfferBook, type OfferRecord } from './offers.js';
 import type { CompiledMasterOptions } from './options.js';
-import type { RegistryOperation } from './registry.js';
+import type { RegistryOperation, RegistrySnapshot, RoleRecord } from './registry.js';
 import { TaskTable, type TaskRecord } from './tasks.js';
+import { Preemptor } from './preemptor.js';
 
 /** Seconds since the epoch, as the wire carries time. */
 export const seconds = (ms: number): number => ms / 1000;
@@ -32,6 +33,12 @@ export class MasterState {
   readonly frameworks = new Map<string, FrameworkEntry>();
   readonly agents = new Map<string, AgentEntry>();
   readonly allocator: Allocator;
+  /** Applies preemption decisions (only with the `preemption: 'on'` option). */
+  readonly preemptor: Preemptor | undefined;
+  /** Operator role settings (weight, quota) by role, as the registry holds them. */
+  readonly roleRecords = new Map<string, RoleRecord>();
+  /** The same, in the allocator's shape (rebuilt when a record changes). */
+  roleConfigs = new Map<string, RoleConfig>();
   /** Milliseconds since the epoch when this master started. */
   readonly startedAt: number;
 
@@ -49,7 +56,8 @@ export class MasterState {
     this.startedAt = opts.clock.now();
     this.offers = new OfferBook(shortId);
     this.tasks = new TaskTable(opts.maxCompletedTasks);
-    this.allocator = new Allocator({ sorter: opts.sorter });
+    this.allocator = new Allocator({ sorter: opts.sorter, agentOrder: opts.agentOrder });
+    this.preemptor = opts.preemption ? new Preemptor(this) : undefined;
   }
 
   // ---------------------------------------------------------------- lifecycle and timers
@@ -61,6 +69,7 @@ export class MasterState {
       this.housekeeping();
       this.allDirty = true;
       this.runAllocation();
+      this.preemptor?.check();
       this.intervalTimer = this.clock.setTimeout(tick, this.opts.allocationIntervalMs);
     };
     this.intervalTimer = this.clock.setTimeout(tick, this.opts.allocationIntervalMs);
@@ -77,6 +86,7 @@ export class MasterState {
     this.batchTimer?.cancel();
     this.intervalTimer?.cancel();
     this.heartbeatTimer?.cancel();
+    this.preemptor?.stop();
     for (const fw of this.frameworks.values()) fw.failoverTimer?.cancel();
     for (const o of this.offers.all()) o.timer?.cancel();
   }
@@ -92,6 +102,44 @@ export class MasterState {
     for (const fw of this.frameworks.values()) {
       for (const [agentId, f] of fw.filters) if (f.until <= now) fw.filters.delete(agentId);
     }
+  }
+
+  /** Takes role settings and dynamic reservations from a registry snapshot (before agents are reset). */
+  restoreAllocatorState(snapshot: RegistrySnapshot): void {
+    for (const r of snapshot.roles ?? []) this.roleRecords.set(r.role, r);
+    this.rebuildRoleConfigs();
+    for (const r of snapshot.reservations ?? []) if (r.resources.length > 0) this.ledger.dynamic.set(r.agentId, resources.flatten(r.resources));
+  }
+
+  private rebuildRoleConfigs(): void {
+    const toMap = (o: Record<string, number> | undefined): Map<string, number> | undefined => (o && Object.keys(o).length > 0 ? new Map(Object.entries(o)) : undefined);
+    const out = new Map<string, RoleConfig>();
+    for (const r of this.roleRecords.values()) {
+      const guarantee = toMap(r.guarantee);
+      const limit = toMap(r.limit);
+      out.set(r.role, { weight: r.weight ?? 1, quota: guarantee || limit ? { guarantee, limit } : undefined });
+    }
+    this.roleConfigs = out;
+  }
+
+  /** Stores a role's settings durably, then applies them (the next round uses them). */
+  async setRole(record: RoleRecord): Promise<void> {
+    const isDefault = (record.weight ?? 1) === 1 && !record.guarantee && !record.limit;
+    await this.persist([isDefault ? { type: 'removeRole', role: record.role } : { type: 'putRole', role: record }]);
+    if (isDefault) this.roleRecords.delete(record.role);
+    else this.roleRecords.set(record.role, record);
+    this.rebuildRoleConfigs();
+    this.requestAllocation();
+  }
+
+  /** Applies a validated RESERVE/UNRESERVE to the ledger and persists the agent's reservations. */
+  convertReservation(agentId: string, from: readonly Resource[], to: readonly Resource[]): void {
+    const reserve = to.some((r) => (r.reservations ?? []).length > (from.find((f) => f.name === r.name)?.reservations ?? []).length);
+    this.ledger.convert(agentId, from, to, reserve);
+    const dyn = this.ledger.dynamic.get(agentId) ?? [];
+    this.persist([{ type: 'putReservations', reservations: { agentId, resources: dyn } }]).catch((e: Error) => {
+      this.log.error({ agentId, err: e.message }, 'registry: could not store reservations');
+    });
   }
 
   /** Commits registry operations; resolves once durable. */
@@ -118,11 +166,16 @@ export class MasterState {
   /** One round: candidates are the changed agents (or all offerable ones), in the ledger's order. */
   runAllocation(): void {
     if (this.stopped) return;
+    // Every framework goes in: inactive and suppressed ones still count for shares and quota.
     const fws: FrameworkEntry[] = [];
-    for (const fw of this.frameworks.values()) if (fw.connected && !fw.suppressed) fws.push(fw);
+    let takers = 0;
+    for (const fw of this.frameworks.values()) {
+      if (fw.connected && !fw.suppressed) takers++;
+      if (fw.connected || fw.usage.size > 0) fws.push(fw);
+    }
     const all = this.allDirty;
     this.allDirty = false;
-    if (fws.length === 0) {
+    if (takers === 0) {
       // Nobody to offer to; framework arrival or revival asks for a full round anyway.
       this.dirty.clear();
       return;
@@ -135,7 +188,7 @@ export class MasterState {
       const a = this.ledger.get(id);
       return { id, available: a ? a.available : [] };
     });
-    const allocations = this.allocator.allocate({ agents: candidates, frameworks: fws, totals: this.ledger.totals, now: this.clock.now() });
+    const allocations = this.allocator.allocate({ agents: candidates, frameworks: fws, totals: this.ledger.totals, now: this.clock.now(), roles: this.roleConfigs });
     this.applyAllocations(allocations);
     this.metrics.recordAllocation(performance.now() - t0);
   }
@@ -153,7 +206,7 @@ export class MasterState {
         continue;
       }
       const id = this.offers.nextId();
-      const role = fw.role;
+      const role = a.role;
       const wire: Offer = {
         id: { value: id },
         frameworkId: { value: fw.id },
@@ -164,10 +217,10 @@ export class MasterState {
         executorIds: this.tasks.executorIdsOn(agent.id, fw.id).map((value) => ({ value })),
         allocationInfo: { role },
       };
-      const rec: OfferRecord = { id, frameworkId: fw.id, agentId: agent.id, resources: a.resources, wire, createdAt: now };
+      const rec: OfferRecord = { id, frameworkId: fw.id, agentId: agent.id, role, resources: a.resources, wire, createdAt: now };
       rec.timer = this.clock.setTimeout(() => this.onOfferTimeout(id), this.opts.offerTimeoutMs);
       this.offers.add(rec);
-      addScalars(fw.usage, a.resources, 1);
+      fw.charge(a.role, a.resources, 1);
       this.metrics.offersSent++;
       let list = byFramework.get(fw);
       if (!list) byFramework.set(fw, (list = []));
@@ -191,7 +244,7 @@ export class MasterState {
     this.ledger.give(o.agentId, o.resources);
     const fw = this.frameworks.get(o.frameworkId);
     if (fw) {
-      addScalars(fw.usage, o.resources, -1);
+      fw.charge(o.role, o.resources, -1);
       if (notify) fw.send({ type: EventType.RESCIND, rescind: { offerId: { value: o.id } } });
     }
     this.metrics.offersRescinded++;
@@ -204,7 +257,7 @@ export class MasterState {
     this.ledger.give(o.agentId, o.resources);
     const fw = this.frameworks.get(o.frameworkId);
     if (fw) {
-      addScalars(fw.usage, o.resources, -1);
+      fw.charge(o.role, o.resources, -1);
       this.addFilter(fw, o.agentId, refuseSeconds, o.resources);
     }
     this.requestAllocation(o.agentId);
@@ -228,24 +281,36 @@ export class MasterState {
 
   // ---------------------------------------------------------------- tasks
 
+  /** The role a task's resources are allocated to (its framework's first role when unset). */
+  taskRole(rec: TaskRecord, fw?: FrameworkEntry): string {
+    return rec.task.role || fw?.role || '*';
+  }
+
+  /** Stops counting a live task for its framework (an agent re-registers and re-reports it). */
+  unchargeTask(rec: TaskRecord): void {
+    const fw = this.frameworks.get(rec.frameworkId);
+    if (fw) fw.charge(this.taskRole(rec, fw), rec.resources, -1);
+  }
+
   /** Adds a task to the table and charges it (and a new executor) to its framework. */
   trackTask(rec: TaskRecord, executorResources: readonly Resource[] = []): Resource[] {
     const charged = this.tasks.add(rec, executorResources);
     const fw = this.frameworks.get(rec.frameworkId);
     if (fw) {
-      addScalars(fw.usage, rec.resources, 1);
-      addScalars(fw.usage, charged, 1);
+      fw.charge(this.taskRole(rec, fw), rec.resources, 1);
+      fw.charge(this.taskRole(rec, fw), charged, 1);
     }
     return charged;
   }
 
   /** Removes a task (terminal, or dropped with its framework) and frees what it held. */
   releaseTask(rec: TaskRecord): void {
+    this.preemptor?.released(rec.frameworkId, rec.taskId);
     const released = this.tasks.remove(rec);
     if (released.length === 0) return;
     this.ledger.give(rec.agentId, released);
     const fw = this.frameworks.get(rec.frameworkId);
-    if (fw) addScalars(fw.usage, released, -1);
+    if (fw) fw.charge(this.taskRole(rec, fw), released, -1);
     this.metrics.countTerminal(taskStateName(rec.state));
     this.requestAllocation(rec.agentId);
   }
@@ -274,6 +339,7 @@ export class MasterState {
 
   /** Sends an UPDATE to a framework (dropped when it is disconnected). */
   sendUpdate(fw: FrameworkEntry, status: TaskStatus): void {
+    this.preemptor?.rewrite(fw.id, status);
     fw.send({ type: EventType.UPDATE, update: { status } });
   }
 

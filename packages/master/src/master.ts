@@ -12,9 +12,12 @@ import {
 import { AgentApi } from './agent-api.js';
 import { AgentEntry } from './agents.js';
 import { FrameworkEntry } from './frameworks.js';
+import { LeaderElection } from './leader-election.js';
+import { MasterHa } from './master-ha.js';
 import { MasterState, seconds } from './master-state.js';
 import { compileOptions, type CompiledMasterOptions, type MasterOptions } from './options.js';
 import { OperatorApi } from './operator-api.js';
+import type { RegistrySnapshot } from './registry.js';
 import { SchedulerApi } from './scheduler-api.js';
 
 /**
@@ -40,6 +43,9 @@ export class Master {
   private server: grpc.Server | undefined;
   private operator: OperatorApi;
   private started = false;
+  private readonly ha: MasterHa | undefined;
+  private readonly elected: Promise<void>;
+  private electedResolve: (() => void) | undefined;
 
   constructor(options: MasterOptions = {}) {
     this.opts = compileOptions(options);
@@ -53,6 +59,14 @@ export class Master {
       leader: true,
       leaderAddress: '',
     };
+    if (this.opts.etcd) {
+      // High availability: the registry lives in etcd and every timer is gated on leadership.
+      this.ha = new MasterHa(this.opts.etcd, this.info, this.opts.logger);
+      this.opts.registry = this.ha.registry;
+      this.opts.clock = this.ha.gateClock(this.opts.clock);
+      this.info.leader = false;
+    }
+    this.elected = new Promise<void>((resolve) => { this.electedResolve = resolve; });
     this.state = new MasterState(this.opts, this.info, shortId);
     this.operator = new OperatorApi(this.state);
   }
@@ -62,13 +76,29 @@ export class Master {
     return this.bound;
   }
 
-  /** Loads the registry, binds the server and starts the timers. */
+  /**
+   * Loads the registry, binds the server and starts the timers. With `etcd` set it binds and
+   * joins the election instead: it resolves once serving as a standby (refusing schedulers and
+   * agents with a redirect); `whenLeader()` resolves once elected and recovered.
+   */
   async start(): Promise<void> {
     if (this.started) throw new Error('master already started');
     this.started = true;
+    if (this.ha) {
+      await this.bind();
+      await this.campaign(this.ha);
+      return;
+    }
+    const snapshot = await this.recover();
+    await this.bind();
+    this.lead(snapshot);
+  }
+
+  /** Reads the registry into the books: frameworks known but disconnected, agents awaiting re-registration. */
+  private async recover(): Promise<RegistrySnapshot> {
     const s = this.state;
     const snapshot = await this.opts.registry.load();
-    const graceSeconds = Math.max(RECOVERY_GRACE_SECONDS, this.opts.agentPingTimeoutMs / 1000);
+    s.restoreAllocatorState(snapshot);
     for (const rec of snapshot.frameworks) {
       const fw = new FrameworkEntry(rec.id, rec.info, rec.registeredTime);
       s.frameworks.set(rec.id, fw);
@@ -77,19 +107,98 @@ export class Master {
       s.agents.set(rec.id, new AgentEntry(rec.id, rec.info, rec.registeredTime));
       s.ledger.reset(rec.id, rec.info.resources ?? [], []);
     }
+    return snapshot;
+  }
+
+  /** Serves Scheduler, AgentLink and Operator (behind the HA gate when there is one). */
+  private async bind(): Promise<void> {
+    const s = this.state;
+    const ha = this.ha;
+    const schedulerConnect = ha ? ha.gateStream(new SchedulerApi(s).connect) : new SchedulerApi(s).connect;
+    const agentConnect = ha ? ha.gateStream(new AgentApi(s).connect) : new AgentApi(s).connect;
     const server = newServer();
-    server.addService(SchedulerService, { connect: new SchedulerApi(s).connect } as unknown as grpc.UntypedServiceImplementation);
-    server.addService(AgentLinkService, { connect: new AgentApi(s).connect } as unknown as grpc.UntypedServiceImplementation);
-    server.addService(OperatorService, this.operator.handlers());
+    server.addService(SchedulerService, { connect: schedulerConnect } as unknown as grpc.UntypedServiceImplementation);
+    server.addService(AgentLinkService, { connect: agentConnect } as unknown as grpc.UntypedServiceImplementation);
+    server.addService(OperatorService, ha ? ha.gateUnary(this.operator.handlers()) : this.operator.handlers());
     const port = await bindServer(server, this.opts.host, this.opts.port);
     this.server = server;
     this.bound = `${this.opts.host}:${port}`;
     this.info.address = this.bound;
-    this.info.leaderAddress = this.bound;
+    if (!ha) this.info.leaderAddress = this.bound;
+  }
+
+  /** Starts acting as leader: failover clocks of recovered frameworks, timers. */
+  private lead(snapshot: RegistrySnapshot): void {
+    const s = this.state;
+    const graceSeconds = Math.max(RECOVERY_GRACE_SECONDS, this.opts.agentPingTimeoutMs / 1000);
     // Failover clocks of recovered frameworks run from now (they could not reconnect while we were down).
     for (const fw of s.frameworks.values()) s.startFailover(fw, Math.max(fw.info.failoverTimeoutSeconds ?? 0, graceSeconds));
     s.startTimers();
     this.opts.logger.info({ address: this.address, frameworks: snapshot.frameworks.length, agents: snapshot.agents.length }, 'master started');
+  }
+
+  // ---------------------------------------------------------------- high availability
+
+  /** Joins the election; on election recovers from the etcd registry and leads. */
+  private async campaign(ha: MasterHa): Promise<void> {
+    const election = new LeaderElection({
+      client: ha.client,
+      address: this.bound,
+      key: `${ha.opts.prefix}leader`,
+      ttlSeconds: ha.opts.ttlSeconds,
+      logger: this.opts.logger,
+      onElected: () => void this.takeOver(ha),
+      onLost: (reason) => this.stepDown(reason),
+      onLeaderChanged: (address) => {
+        if (ha.role !== 'leader') this.info.leaderAddress = address;
+      },
+    });
+    ha.election = election;
+    this.opts.logger.info({ address: this.bound, etcd: ha.opts.endpoints, ttlSeconds: ha.opts.ttlSeconds }, 'master is a candidate for leadership');
+    await election.start();
+  }
+
+  private async takeOver(ha: MasterHa): Promise<void> {
+    let snapshot: RegistrySnapshot;
+    try {
+      // Read after winning: every write of the previous leader was either committed before
+      // its lease expired (and is seen here) or is refused by the fence.
+      snapshot = await this.recover();
+    } catch (e) {
+      ha.election?.lose(`could not load the registry from etcd: ${(e as Error).message}`);
+      return;
+    }
+    if (!ha.election?.isLeader() || ha.role !== 'standby') return;
+    ha.role = 'leader';
+    this.info.leader = true;
+    this.info.leaderAddress = this.bound;
+    this.lead(snapshot);
+    this.electedResolve?.();
+  }
+
+  /** Leadership is gone: stop acting at once, close every stream, refuse from now on. */
+  private stepDown(reason: string): void {
+    const ha = this.ha;
+    if (!ha || ha.role === 'deposed') return;
+    ha.role = 'deposed';
+    this.info.leader = false;
+    const s = this.state;
+    s.stopTimers();
+    for (const fw of s.frameworks.values()) fw.sink?.end();
+    for (const a of s.agents.values()) a.sink?.end();
+    this.opts.logger.error({ reason }, 'stepped down: this master no longer leads and will not serve again');
+    this.opts.onLeadershipLost?.(reason);
+  }
+
+  /** Resolves once this master leads (at once for a master without etcd, after start()). */
+  whenLeader(): Promise<void> {
+    if (!this.ha || this.ha.role === 'leader') return Promise.resolve();
+    return this.elected;
+  }
+
+  /** 'leader', 'standby' (waiting to be elected) or 'deposed' (lost leadership; serves no more). */
+  get role(): 'leader' | 'standby' | 'deposed' {
+    return this.ha ? this.ha.role : 'leader';
   }
 
   /** Closes every stream, stops the server and the registry. */
@@ -97,12 +206,16 @@ export class Master {
     if (!this.started) return;
     this.started = false;
     const s = this.state;
+    // A stopping leader is no leader: refuse from here on (no onLeadershipLost: this is wanted).
+    if (this.ha) this.ha.role = 'deposed';
     s.stopTimers();
     for (const fw of s.frameworks.values()) fw.sink?.end();
     for (const a of s.agents.values()) a.sink?.end();
     if (this.server) await stopServer(this.server, 1000);
     this.server = undefined;
-    await this.opts.registry.close();
+    // With etcd: revoke the lease so a standby takes over now rather than after the TTL.
+    if (this.ha) await this.ha.close();
+    else await this.opts.registry.close();
   }
 
   /** Counters and gauges as GetMetrics reports them (for embedding and tests). */

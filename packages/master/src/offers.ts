@@ -9,6 +9,8 @@ export interface OfferRecord {
   readonly id: string;
   readonly frameworkId: string;
   readonly agentId: string;
+  /** The role the resources are allocated to (one offer per agent × framework × role). */
+  readonly role: string;
   /** The offered resources without allocation roles (as the ledger keeps them). */
   readonly resources: Resource[];
   /** The offer as sent on the wire. */

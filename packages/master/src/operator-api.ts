@@ -7,6 +7,7 @@ import type { AgentEntry } from './agents.js';
 import type { FrameworkEntry } from './frameworks.js';
 import { dominantShareOf } from './allocator/index.js';
 import type { MasterState } from './master-state.js';
+import { explainOffers, roleRecordFrom, roleStates } from './roles-view.js';
 
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
 
@@ -26,6 +27,22 @@ export class OperatorApi {
     };
   }
 
+  /** Like `handle`, for handlers that wait (registry writes). */
+  private handleAsync<Req, Res>(name: string, fn: (req: Req) => Promise<Res>): Unary<Req, Res> {
+    return (call, cb) => {
+      const fail = (e: unknown): void => {
+        const err = e as Error & { code?: number };
+        if (err.code === undefined) this.m.log.error({ err: err.stack }, `operator ${name} failed`);
+        cb({ code: err.code ?? grpc.status.INTERNAL, details: `${name}: ${err.message}`, name: 'Error', message: err.message });
+      };
+      try {
+        fn(call.request).then((res) => cb(null, res), fail);
+      } catch (e) {
+        fail(e);
+      }
+    };
+  }
+
   /** The handlers for server.addService(OperatorService, …). */
   handlers(): grpc.UntypedServiceImplementation {
     return {
@@ -35,6 +52,13 @@ export class OperatorApi {
       getFrameworks: this.handle('GetFrameworks', () => ({ frameworks: [...this.m.frameworks.values()].map((f) => this.frameworkState(f)) })),
       getTasks: this.handle('GetTasks', (req: agora.v1.GetTasksRequest) => this.getTasks(req)),
       getMetrics: this.handle('GetMetrics', () => ({ metrics: this.metrics().map(([name, value]) => ({ name, value })) })),
+      getRoles: this.handle('GetRoles', () => ({ roles: roleStates(this.m) })),
+      updateRole: this.handleAsync('UpdateRole', async (req: agora.v1.UpdateRoleRequest) => {
+        const rec = roleRecordFrom(this.m, req);
+        await this.m.setRole(rec);
+        return { role: roleStates(this.m).find((r) => r.name === rec.role) ?? { name: rec.role, weight: rec.weight ?? 1 } };
+      }),
+      explainOffers: this.handle('ExplainOffers', (req: agora.v1.ExplainOffersRequest) => explainOffers(this.m, req)),
       teardown: this.handle('Teardown', (req: agora.v1.TeardownRequest) => {
         const id = idOf(req.frameworkId);
         const fw = this.m.frameworks.get(id);

@@ -4,7 +4,8 @@
  */
 import { createLogger, DEFAULTS, systemClock, type Clock, type Logger } from '@agora/core';
 import { join } from 'node:path';
-import { createSorter, type Sorter, type SorterName } from './allocator/index.js';
+import { createSorter, SORTER_NAMES, type AgentOrder, type Sorter, type SorterName } from './allocator/index.js';
+import type { CompiledEtcdOptions } from './master-ha.js';
 import { FileRegistry } from './registry-file.js';
 import type { Registry } from './registry.js';
 
@@ -16,7 +17,7 @@ export interface MasterOptions {
   port?: number;
   /** Directory of the master's state; the registry lives in `${workDir}/registry`. @default './.agora/master' */
   workDir?: string;
-  /** Durable state; overrides `workDir` (an etcd registry later). @default new FileRegistry(`${workDir}/registry`) */
+  /** Durable state; overrides `workDir` (ignored with `etcd`). @default new FileRegistry(`${workDir}/registry`) */
   registry?: Registry;
   /** @default systemClock */
   clock?: Clock;
@@ -34,10 +35,41 @@ export interface MasterOptions {
   allocationIntervalMs?: number;
   /** Filter length when DECLINE/ACCEPT give none (seconds). @default 5 */
   refuseSeconds?: number;
-  /** Fairness: a built-in sorter's name or a Sorter. @default 'drf' */
+  /** Fairness: a built-in sorter's name ('drf', 'random', 'priority', 'round-robin') or a Sorter. @default 'drf' */
   sorter?: SorterName | Sorter;
+  /** Seed of the 'random' sorter. @default 1 */
+  sorterSeed?: number;
+  /** Agent order: 'spread' (most free first) or 'binpack' (least free first). @default 'spread' */
+  agentOrder?: AgentOrder;
+  /**
+   * 'on': roles below their quota guarantee or fair share, with waiting demand, reclaim tasks
+   * from roles above theirs (inverse offer, then a kill after the grace period; the update says
+   * REASON_CONTAINER_PREEMPTED). Tasks labelled `agora.preemptible=false` are never taken.
+   * @default 'off'
+   */
+  preemption?: 'off' | 'on';
+  /** Seconds between the inverse offer and the kill. @default 5 */
+  preemptionGraceSeconds?: number;
   /** Completed tasks kept for the operator API and reconciliation. @default 10000 */
   maxCompletedTasks?: number;
+  /**
+   * etcd endpoints (`http://host:port`, one or several). Set: this master is one candidate of
+   * several (high availability): it serves only once elected, keeps its registry in etcd
+   * (`registry` and `workDir` are then ignored) and stops serving when it loses leadership.
+   * @default undefined (a sole master with the file registry)
+   */
+  etcd?: string | string[];
+  /** Lease TTL of the leader, whole seconds ≥ 2: a dead leader is replaced within about this long. @default 5 */
+  etcdTtlSeconds?: number;
+  /** Prefix of every key this master uses in etcd (several clusters can share one etcd). @default '/agora/' */
+  etcdPrefix?: string;
+  /**
+   * Called once when this master, having been elected, lost leadership (or could not take
+   * over) and stopped serving. A deposed master never serves again: the CLI exits non-zero so
+   * that a supervisor starts a fresh candidate, as Mesos masters do.
+   * @default logs the reason
+   */
+  onLeadershipLost?: (reason: string) => void;
 }
 
 /** MasterOptions with every default filled in and durations in milliseconds. */
@@ -56,7 +88,14 @@ export interface CompiledMasterOptions {
   allocationIntervalMs: number;
   refuseSeconds: number;
   sorter: Sorter;
+  agentOrder: AgentOrder;
+  preemption: boolean;
+  preemptionGraceMs: number;
   maxCompletedTasks: number;
+  /** etcd settings when running in high availability. */
+  etcd: CompiledEtcdOptions | undefined;
+  /** Undefined: the master only logs. */
+  onLeadershipLost: ((reason: string) => void) | undefined;
 }
 
 function nonNegative(name: string, v: number | undefined, dflt: number): number {
@@ -69,6 +108,16 @@ function positive(name: string, v: number | undefined, dflt: number): number {
   const x = nonNegative(name, v, dflt);
   if (x === 0) throw new Error(`master option ${name} must be > 0`);
   return x;
+}
+
+function oneOf<T extends string>(name: string, v: T | undefined, allowed: readonly T[], dflt: T): T {
+  const x = v ?? dflt;
+  if (!allowed.includes(x)) throw new Error(`master option ${name} must be one of ${allowed.join(', ')}, got '${String(v)}'`);
+  return x;
+}
+
+function checkedSorter(v: SorterName | undefined): SorterName {
+  return oneOf('sorter', v, SORTER_NAMES, 'drf');
 }
 
 /** Fills in defaults and checks values; throws an Error naming the bad option. */
@@ -91,7 +140,24 @@ export function compileOptions(o: MasterOptions = {}): CompiledMasterOptions {
     allocationBatchMs: nonNegative('allocationBatchMs', o.allocationBatchMs, DEFAULTS.allocationBatchMs),
     allocationIntervalMs: positive('allocationIntervalMs', o.allocationIntervalMs, DEFAULTS.allocationIntervalMs),
     refuseSeconds: nonNegative('refuseSeconds', o.refuseSeconds, DEFAULTS.refuseSeconds),
-    sorter: typeof o.sorter === 'object' && o.sorter !== null ? o.sorter : createSorter(o.sorter ?? 'drf'),
+    sorter: typeof o.sorter === 'object' && o.sorter !== null ? o.sorter : createSorter(checkedSorter(o.sorter), o.sorterSeed ?? 1),
+    agentOrder: oneOf('agentOrder', o.agentOrder, ['spread', 'binpack'] as const, 'spread'),
+    preemption: oneOf('preemption', o.preemption, ['off', 'on'] as const, 'off') === 'on',
+    preemptionGraceMs: nonNegative('preemptionGraceSeconds', o.preemptionGraceSeconds, 5) * 1000,
     maxCompletedTasks: Math.floor(nonNegative('maxCompletedTasks', o.maxCompletedTasks, DEFAULTS.maxCompletedTasks)),
+    etcd: compileEtcd(o),
+    onLeadershipLost: o.onLeadershipLost,
   };
+}
+
+function compileEtcd(o: MasterOptions): CompiledEtcdOptions | undefined {
+  if (o.etcd === undefined) return undefined;
+  const endpoints = (Array.isArray(o.etcd) ? o.etcd : o.etcd.split(',')).map((e) => e.trim()).filter(Boolean)
+    .map((e) => (/^[a-z]+:\/\//i.test(e) ? e : `http://${e}`));
+  if (endpoints.length === 0) throw new Error('master option etcd needs at least one endpoint, e.g. http://127.0.0.1:2379');
+  const ttlSeconds = o.etcdTtlSeconds ?? 5;
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 2) throw new Error(`master option etcdTtlSeconds must be a whole number ≥ 2, got ${String(o.etcdTtlSeconds)}`);
+  let prefix = o.etcdPrefix ?? '/agora/';
+  if (!prefix.endsWith('/')) prefix += '/';
+  return { endpoints, ttlSeconds, prefix };
 }

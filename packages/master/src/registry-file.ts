@@ -10,10 +10,10 @@
  */
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeSnapshot, encodeSnapshot, RegistryState, type Registry, type RegistryOperation, type RegistrySnapshot } from './registry.js';
+import { decodeSnapshot, encodeSnapshot, REGISTRY_OPERATION_TYPES, RegistryState, type Registry, type RegistryOperation, type RegistrySnapshot } from './registry.js';
 
 const FILE = 'state.json';
-const KNOWN_OPS = new Set<string>(['putFramework', 'removeFramework', 'putAgent', 'removeAgent']);
+const KNOWN_OPS = REGISTRY_OPERATION_TYPES;
 
 interface Pending {
   ops: RegistryOperation[];

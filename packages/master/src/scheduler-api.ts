@@ -9,11 +9,10 @@ import {
   type Call, type Event, type ExecutorInfo, type FrameworkInfo, type grpc, type Resource, type TaskInfo,
 } from '@agora/core';
 import { FrameworkEntry } from './frameworks.js';
-import { addScalars } from './ledger.js';
 import { seconds, type MasterState } from './master-state.js';
 import { peerOf, StreamSink } from './streams.js';
 import { TaskTable, type TaskRecord } from './tasks.js';
-import { refuseSecondsOf, taskNeed, validateExecutor, validateFrameworkInfo, validateId, validateOffers, validateTask, type TaskContext } from './validation.js';
+import { refuseSecondsOf, taskNeed, validateExecutor, validateReserve, validateUnreserve, withoutLastReservation, validateFrameworkInfo, validateId, validateOffers, validateTask, type TaskContext } from './validation.js';
 
 type Stream = grpc.ServerDuplexStream<agora.v1.CallBatch, agora.v1.EventBatch.$Properties>;
 
@@ -102,14 +101,35 @@ export class SchedulerApi {
     switch (call.type) {
       case CallType.ACCEPT: return this.accept(conn, fw, call);
       case CallType.DECLINE: return this.decline(conn, fw, call);
-      case CallType.REVIVE:
+      case CallType.REVIVE: {
+        // Filters are per agent, not per role, so any REVIVE clears them all.
+        const roles = call.revive?.roles ?? [];
+        const bad = this.unknownRoles(fw, roles, 'revive');
+        if (bad) return this.invalid(conn, call, bad);
         fw.filters.clear();
-        fw.suppressed = false;
+        if (roles.length === 0) {
+          fw.suppressed = false;
+          fw.suppressedRoles.clear();
+        } else {
+          for (const r of roles) fw.suppressedRoles.delete(r);
+          // A framework that suppressed everything and revives some roles gets those back.
+          if (fw.suppressed) {
+            fw.suppressed = false;
+            for (const r of fw.roles) if (!roles.includes(r)) fw.suppressedRoles.add(r);
+          }
+        }
         this.m.requestAllocation();
         return;
-      case CallType.SUPPRESS:
-        fw.suppressed = true;
+      }
+      case CallType.SUPPRESS: {
+        const roles = call.suppress?.roles ?? [];
+        const bad = this.unknownRoles(fw, roles, 'suppress');
+        if (bad) return this.invalid(conn, call, bad);
+        if (roles.length === 0) fw.suppressed = true;
+        else for (const r of roles) fw.suppressedRoles.add(r);
+        // Outstanding offers stay; only new ones stop (as in Mesos).
         return;
+      }
       case CallType.KILL: return this.kill(conn, fw, call);
       case CallType.SHUTDOWN: return this.shutdown(conn, fw, call);
       case CallType.ACKNOWLEDGE: return this.acknowledge(conn, fw, call);
@@ -124,6 +144,14 @@ export class SchedulerApi {
       default:
         return this.invalid(conn, call, `unknown call type ${String(call.type)}`);
     }
+  }
+
+  /** A sentence naming the first role in `roles` the framework did not subscribe with. */
+  private unknownRoles(fw: FrameworkEntry, roles: readonly string[], what: string): string | undefined {
+    for (const [i, r] of roles.entries()) {
+      if (!fw.roles.includes(r)) return `${what}.roles[${i}] '${r}' is not one of the framework's roles (${fw.roles.join(', ')})`;
+    }
+    return undefined;
   }
 
   private invalid(conn: SchedulerConnection, call: Call | Call, message: string): void {
@@ -232,7 +260,9 @@ export class SchedulerApi {
     let remaining: Resource[] = resources.sum(used.map((o) => o.resources));
     this.m.metrics.offersAccepted += used.length;
     // The offers stop counting for the framework; what it launches is charged per task below.
-    for (const o of used) addScalars(fw.usage, o.resources, -1);
+    for (const o of used) fw.charge(o.role, o.resources, -1);
+    // Tasks are allocated to the offers' role (all offers of one accept share it in practice).
+    const role = used[0]?.role ?? fw.role;
     const agent = this.m.agents.get(agentId);
     const inAccept = new Set<string>();
     const ctx = (): TaskContext => ({
@@ -257,7 +287,7 @@ export class SchedulerApi {
             const exNew = t.executor != null && !c.executorRunning(idOf(t.executor.executorId));
             remaining = resources.subtract(remaining, exNew ? taskNeed(t, c) : own);
             inAccept.add(idOf(t.taskId));
-            this.launch(fw, agentId, t, own);
+            this.launch(fw, agentId, t, own, role);
           }
           break;
         case OperationType.LAUNCH_GROUP: {
@@ -293,11 +323,28 @@ export class SchedulerApi {
           }
           remaining = left;
           for (const id of groupIds) inAccept.add(id);
-          this.launchGroup(fw, agentId, ex as ExecutorInfo, group, exRunning);
+          this.launchGroup(fw, agentId, ex as ExecutorInfo, group, exRunning, role);
+          break;
+        }
+        case OperationType.RESERVE:
+        case OperationType.UNRESERVE: {
+          const reserve = op.type === OperationType.RESERVE;
+          const list = (reserve ? op.reserve?.resources : op.unreserve?.resources) ?? [];
+          const rctx = { what: `operations[${i}].${reserve ? 'reserve' : 'unreserve'}`, remaining, principal: fw.info.principal ?? '', roles: fw.roles };
+          const err = reserve ? validateReserve(list, rctx) : validateUnreserve(list, rctx);
+          if (err) {
+            this.invalid(conn, call, err);
+            break;
+          }
+          const reserved = resources.stripAllocation(list);
+          const unreserved = resources.flatten(reserved.map(withoutLastReservation));
+          const [from, to] = reserve ? [unreserved, reserved] : [reserved, unreserved];
+          remaining = resources.add(resources.subtract(remaining, from), to);
+          this.m.convertReservation(agentId, from, to);
           break;
         }
         default:
-          this.invalid(conn, call, `operations[${i}]: operation ${agora.v1.Offer.Operation.Type[op.type ?? 0] ?? op.type} is not supported (LAUNCH and LAUNCH_GROUP are)`);
+          this.invalid(conn, call, `operations[${i}]: operation ${agora.v1.Offer.Operation.Type[op.type ?? 0] ?? op.type} is not supported (LAUNCH, LAUNCH_GROUP, RESERVE and UNRESERVE are)`);
       }
     }
     if (agent) {
@@ -313,29 +360,29 @@ export class SchedulerApi {
   }
 
   /** Books a task and sends RUN_TASK. Resources were checked against the offers already. */
-  private launch(fw: FrameworkEntry, agentId: string, t: TaskInfo, own: Resource[]): void {
+  private launch(fw: FrameworkEntry, agentId: string, t: TaskInfo, own: Resource[], role: string): void {
     const taskId = idOf(t.taskId);
     const ex = t.executor ?? undefined;
     const executorId = ex ? idOf(ex.executorId) : taskId;
     const exKey = ex ? TaskTable.executorKey(agentId, fw.id, executorId) : undefined;
-    const rec = this.record(fw, agentId, t, executorId, exKey, own);
+    const rec = this.record(fw, agentId, t, executorId, exKey, own, role);
     this.m.trackTask(rec, ex ? resources.stripAllocation(ex.resources ?? []) : []);
     // The record's wire resources (with the allocation role) are shared: encoding never mutates.
     const task: TaskInfo = { ...t, agentId: { value: agentId }, resources: rec.task.resources ?? [] };
-    if (ex) task.executor = { ...ex, frameworkId: { value: fw.id }, type: ex.type || agora.v1.ExecutorInfo.Type.CUSTOM, resources: resources.allocateTo(resources.stripAllocation(ex.resources ?? []), fw.role) };
+    if (ex) task.executor = { ...ex, frameworkId: { value: fw.id }, type: ex.type || agora.v1.ExecutorInfo.Type.CUSTOM, resources: resources.allocateTo(resources.stripAllocation(ex.resources ?? []), role) };
     this.m.agents.get(agentId)?.send({ type: AgentEventType.RUN_TASK, runTask: { framework: fw.info, task } });
     this.m.metrics.tasksLaunched++;
   }
 
-  private launchGroup(fw: FrameworkEntry, agentId: string, ex: ExecutorInfo, group: TaskInfo[], exRunning: boolean): void {
+  private launchGroup(fw: FrameworkEntry, agentId: string, ex: ExecutorInfo, group: TaskInfo[], exRunning: boolean, role: string): void {
     const executorId = idOf(ex.executorId);
     const exKey = TaskTable.executorKey(agentId, fw.id, executorId);
     const exRes = resources.stripAllocation(ex.resources ?? []);
-    const executor: ExecutorInfo = { ...ex, frameworkId: { value: fw.id }, type: ex.type || agora.v1.ExecutorInfo.Type.DEFAULT, resources: resources.allocateTo(exRes, fw.role) };
+    const executor: ExecutorInfo = { ...ex, frameworkId: { value: fw.id }, type: ex.type || agora.v1.ExecutorInfo.Type.DEFAULT, resources: resources.allocateTo(exRes, role) };
     const tasks: TaskInfo[] = [];
     for (const [i, t] of group.entries()) {
       const own = resources.stripAllocation(t.resources ?? []);
-      const rec = this.record(fw, agentId, t, executorId, exKey, own);
+      const rec = this.record(fw, agentId, t, executorId, exKey, own, role);
       this.m.trackTask(rec, i === 0 && !exRunning ? exRes : []);
       tasks.push({ ...t, agentId: { value: agentId }, resources: rec.task.resources ?? [] });
       this.m.metrics.tasksLaunched++;
@@ -343,7 +390,7 @@ export class SchedulerApi {
     this.m.agents.get(agentId)?.send({ type: AgentEventType.RUN_TASK_GROUP, runTaskGroup: { framework: fw.info, executor, taskGroup: { tasks } } });
   }
 
-  private record(fw: FrameworkEntry, agentId: string, t: TaskInfo, executorId: string, executorKey: string | undefined, own: Resource[]): TaskRecord {
+  private record(fw: FrameworkEntry, agentId: string, t: TaskInfo, executorId: string, executorKey: string | undefined, own: Resource[], role: string): TaskRecord {
     const taskId = idOf(t.taskId);
     return {
       key: TaskTable.key(fw.id, taskId),
@@ -362,10 +409,10 @@ export class SchedulerApi {
         executorId: { value: executorId },
         agentId: { value: agentId },
         state: TaskState.TASK_STAGING,
-        resources: resources.allocateTo(own, fw.role),
+        resources: resources.allocateTo(own, role),
         statuses: [],
         labels: t.labels ?? undefined,
-        role: fw.role,
+        role,
         launchedAt: seconds(this.m.clock.now()),
         killPolicy: t.killPolicy ?? undefined,
       },

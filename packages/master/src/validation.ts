@@ -185,3 +185,74 @@ export function refuseSecondsOf(filters: { refuseSeconds?: number | null } | nul
   if (!finiteNonNegative(v)) return `filters.refuse_seconds must be a finite number ≥ 0, got ${v}`;
   return Math.min(v, 365 * 24 * 3600);
 }
+
+/** Facts a RESERVE / UNRESERVE operation is checked against. */
+export interface ReservationContext {
+  /** `operations[i].reserve` — prefixes messages. */
+  readonly what: string;
+  /** What is left of the offers (no allocation roles). */
+  readonly remaining: readonly Resource[];
+  /** The framework's principal ('' when it has none). */
+  readonly principal: string;
+  /** The framework's roles. */
+  readonly roles: readonly string[];
+}
+
+/** The resource without its innermost reservation (what a RESERVE starts from). */
+export function withoutLastReservation(r: Resource): Resource {
+  const c: Resource = { ...r, reservations: (r.reservations ?? []).slice(0, -1) };
+  if ((c.reservations ?? []).length === 0) delete c.reservations;
+  delete c.allocationInfo;
+  return c;
+}
+
+function stripAlloc(r: Resource): Resource {
+  const c: Resource = { ...r };
+  delete c.allocationInfo;
+  return c;
+}
+
+/**
+ * Checks a RESERVE: every resource carries, as its last reservation, a DYNAMIC one for one of
+ * the framework's roles with the framework's principal, and its unreserved form is in the
+ * offer. Returns the problem, or undefined.
+ */
+export function validateReserve(list: readonly Resource[] | null | undefined, ctx: ReservationContext): string | undefined {
+  const items = list ?? [];
+  if (items.length === 0) return `${ctx.what}.resources is empty`;
+  if (!ctx.principal) return `${ctx.what}: the framework has no principal (framework_info.principal); dynamic reservations need one`;
+  const bad = validateResources(ctx.what, items);
+  if (bad) return bad;
+  for (const [i, r] of items.entries()) {
+    const last = r.reservations?.[r.reservations.length - 1];
+    if (!last) return `${ctx.what}.resources[${i}] ('${r.name}') has no reservation to make`;
+    if (last.type !== 2 /* DYNAMIC */) return `${ctx.what}.resources[${i}] ('${r.name}'): the reservation must be DYNAMIC`;
+    if (!last.role || last.role === '*') return `${ctx.what}.resources[${i}] ('${r.name}'): reservation role is empty or '*'`;
+    if (!ctx.roles.includes(last.role)) return `${ctx.what}.resources[${i}] ('${r.name}'): role '${last.role}' is not one of the framework's roles (${ctx.roles.join(', ')})`;
+    if (last.principal !== ctx.principal) return `${ctx.what}.resources[${i}] ('${r.name}'): reservation principal '${last.principal ?? ''}' must be the framework's principal '${ctx.principal}'`;
+  }
+  const from = resources.flatten(items.map(withoutLastReservation));
+  if (!resources.contains(ctx.remaining, from)) {
+    return `${ctx.what} asks to reserve ${resources.formatResources(from)} but the offer holds ${resources.formatResources(ctx.remaining) || 'nothing'} of it`;
+  }
+  return undefined;
+}
+
+/** Checks an UNRESERVE: dynamic reservations of this principal, all in the offer. */
+export function validateUnreserve(list: readonly Resource[] | null | undefined, ctx: ReservationContext): string | undefined {
+  const items = list ?? [];
+  if (items.length === 0) return `${ctx.what}.resources is empty`;
+  const bad = validateResources(ctx.what, items);
+  if (bad) return bad;
+  for (const [i, r] of items.entries()) {
+    const last = r.reservations?.[r.reservations.length - 1];
+    if (!last) return `${ctx.what}.resources[${i}] ('${r.name}') is not reserved`;
+    if (last.type !== 2 /* DYNAMIC */) return `${ctx.what}.resources[${i}] ('${r.name}'): only DYNAMIC reservations can be unreserved (static ones belong to the agent's --resources)`;
+    if (last.principal && last.principal !== ctx.principal) return `${ctx.what}.resources[${i}] ('${r.name}'): reserved by principal '${last.principal}', not '${ctx.principal || '(none)'}'`;
+  }
+  const want = resources.flatten(items.map(stripAlloc));
+  if (!resources.contains(ctx.remaining, want)) {
+    return `${ctx.what} asks to unreserve ${resources.formatResources(want)} but the offer holds ${resources.formatResources(ctx.remaining) || 'nothing'} of it`;
+  }
+  return undefined;
+}

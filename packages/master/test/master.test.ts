@@ -255,7 +255,8 @@ describe('master over gRPC', () => {
       const c = await agent.take('RUN_TASK custom', (e) => e.type === AgentEventType.RUN_TASK);
       assert.equal(c.runTask?.task?.executor?.executorId?.value, 'my-ex');
       assert.equal(c.runTask?.task?.executor?.frameworkId?.value, fwId);
-      assert.match(await sched.errorEvent(/not supported/), /operation RESERVE is not supported/);
+      // RESERVE is validated: this framework has no principal, so it is refused with a reason.
+      assert.match(await sched.errorEvent(/principal/), /operations\[\d\]\.reserve: the framework has no principal/);
       // Executor resources are held: 1 + 1 + 0.5 (group executor) + 0.5 + 0.1.
       const st = await op.getState();
       assert.equal(resources.scalarOf(st.agents[0]?.offeredResources ?? [], 'cpus'), 0.9);

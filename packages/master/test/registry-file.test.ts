@@ -13,7 +13,7 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 
 test('state survives a restart, infos exactly', () => withDir(async (dir) => {
   const r1 = new FileRegistry(dir);
-  assert.deepEqual(await r1.load(), { frameworks: [], agents: [] });
+  assert.deepEqual(await r1.load(), { frameworks: [], agents: [], roles: [], reservations: [] });
   await r1.apply([{ type: 'putFramework', framework: { id: 'fw-1', info: { name: 'web', roles: ['eng'], capabilities: [2], failoverTimeoutSeconds: 30 }, registeredTime: 1 } }]);
   await r1.apply([{ type: 'putAgent', agent: { id: 'agent-1', info: { hostname: 'h1', resources: resources.parseResources('cpus:4;ports:[1-9]') }, registeredTime: 2 } }]);
   await r1.apply([{ type: 'putFramework', framework: { id: 'fw-2', info: { name: 'gone' }, registeredTime: 3 } }, { type: 'removeFramework', frameworkId: 'fw-2' }]);

@@ -178,6 +178,8 @@ const REFUSAL_WINDOW_MS = 2_000;
 const TEARDOWN_WAIT_MS = 2_000;
 /** A non-leading master says so; try the next one instead of giving up. */
 const NOT_LEADER = /not (the )?leader|leader is/i;
+/** A standby names the leader: `not leader; leader is HOST:PORT` (gRPC UNAVAILABLE or an ERROR event). */
+const LEADER_IS = /leader is (\S+?)[.,;)]?(?:\s|$)/i;
 
 type State = 'idle' | 'running' | 'stopping' | 'stopped';
 
@@ -206,6 +208,8 @@ export class SchedulerDriver {
   private id: string | undefined;
   private conn: Connection | undefined;
   private masterIndex = 0;
+  /** Where a standby said the leader is: tried next, before the list resumes. */
+  private redirect: string | undefined;
   private lastProblem = 'no attempt yet';
   private watchdog: TimerHandle | undefined;
   private reconnectTimer: TimerHandle | undefined;
@@ -367,7 +371,8 @@ export class SchedulerDriver {
 
   private connect(): void {
     if (this.state !== 'running') return;
-    const address = this.opts.masters[this.masterIndex % this.opts.masters.length] as string;
+    const address = this.redirect ?? this.opts.masters[this.masterIndex % this.opts.masters.length] as string;
+    this.redirect = undefined;
     let client = this.clients.get(address);
     if (!client) {
       client = schedulerClient(address);
@@ -393,7 +398,10 @@ export class SchedulerDriver {
     };
     this.conn = conn;
     call.on('data', (batch: agora.v1.EventBatch) => this.onBatch(conn, batch));
-    call.on('error', (err: Error) => this.onClosed(conn, err.message));
+    call.on('error', (err: Error) => {
+      this.followRedirect(conn, (err as { details?: string }).details || err.message);
+      this.onClosed(conn, err.message);
+    });
     call.on('end', () => this.onClosed(conn, 'the master closed the stream'));
     const framework: FrameworkInfo = { ...this.opts.framework, ...(this.id ? { id: { value: this.id } } : {}) };
     this.log.debug({ master: address, frameworkId: this.id }, 'subscribing');
@@ -486,6 +494,7 @@ export class SchedulerDriver {
           this.lastProblem = `${conn.address} refused: ${message}`;
           if (NOT_LEADER.test(message)) {
             this.log.info({ master: conn.address, message }, 'master is not the leader; trying the next one');
+            this.followRedirect(conn, message);
             this.onClosed(conn, message);
           } else {
             this.fatal(conn, message);
@@ -530,6 +539,25 @@ export class SchedulerDriver {
     }
     this.masterIndex++;
     this.scheduleReconnect();
+  }
+
+  /**
+   * A standby answered with the leader's address: go there next. The answer also proves the
+   * cluster is up and failing over, so the backoff starts again from its minimum rather than
+   * growing while the standbys wait for the old leader's lease to expire.
+   */
+  private followRedirect(conn: Connection, message: string): void {
+    if (!NOT_LEADER.test(message)) return;
+    this.backoff.reset();
+    const leader = LEADER_IS.exec(message)?.[1];
+    if (!leader || leader === conn.address) return;
+    try {
+      parseHostPort(leader);
+    } catch {
+      return;
+    }
+    this.log.info({ from: conn.address, leader }, 'redirected to the leading master');
+    this.redirect = leader;
   }
 
   private scheduleReconnect(): void {

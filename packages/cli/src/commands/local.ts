@@ -5,6 +5,7 @@ import { BaseCommand } from '../base-command.js';
 import { UserError, oneLine } from '../errors.js';
 import { checkResources, logLevelFlag, portFlag } from '../flags.js';
 import { startAgent, startMaster, type AgentHandle, type MasterHandle } from '../peers.js';
+import { allocatorFlags, allocatorOptions } from '../allocator-flags.js';
 import { exitSoonIfStuck, waitForSignal } from '../wait-signal.js';
 
 export default class LocalCommand extends BaseCommand {
@@ -19,6 +20,7 @@ export default class LocalCommand extends BaseCommand {
     resources: Flags.string({ summary: "Agent resources instead of the measured ones.", helpValue: '"cpus:4;mem:8192;disk:20000;ports:[31000-32000]"' }),
     attributes: Flags.string({ summary: 'Agent attributes.', helpValue: '"rack:r1"' }),
     'work-dir': Flags.string({ summary: 'Directory of the registry and the sandboxes.', default: DEFAULTS.workDir }),
+    ...allocatorFlags,
     'log-level': logLevelFlag,
   };
 
@@ -37,7 +39,7 @@ export default class LocalCommand extends BaseCommand {
     try {
       // Listen for signals from the start: Ctrl-C while starting still stops cleanly.
       stopping = waitForSignal();
-      master = await startMaster({ host: flags.host, port: flags.port, workDir: join(workDir, 'master'), logger: createLogger('master', level) });
+      master = await startMaster({ host: flags.host, port: flags.port, workDir: join(workDir, 'master'), logger: createLogger('master', level), ...allocatorOptions(flags) });
       process.stdout.write(`master listening on ${master.address}\n`);
       agent = await startAgent({
         master: master.address,

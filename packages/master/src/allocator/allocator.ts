@@ -1,14 +1,32 @@
 /**
- * One allocation round (Mesos `HierarchicalAllocatorProcess::allocate`, much simplified):
- * for each candidate agent, ask the sorter who is next and hand that framework everything on
- * the agent it may use (unreserved resources plus those reserved for its role). Pure: state and
- * `now` in, allocations out. The master applies the result and re-checks it against its ledger
- * before anything is offered, so a stale input can waste a round but never double-offer.
+ * One allocation round (Mesos `HierarchicalAllocatorProcess::allocate`): state and `now` in,
+ * allocations out. The master applies the result and re-checks it against its ledger before
+ * anything is offered, so a stale input can waste a round but never double-offer.
+ *
+ * Shape of a round:
+ * 1. Build the role tree: a node per role (and its ancestors), a leaf per (framework, role)
+ *    that is not suppressed. Each node's usage is what its subtree holds (allocated + offered).
+ *    Every node keeps its children in an indexed heap ordered by the sorter's rank, so picking
+ *    "who is next" costs O(depth × log n), not a sort (that sort per agent is what makes Mesos
+ *    take a second per cycle at 10k agents × 1k frameworks).
+ * 2. Order the candidate agents by policy: `spread` (most free first) or `binpack` (least free
+ *    first, so partly used agents fill up before empty ones are touched).
+ * 3. Stage 1, guarantees: roles below their quota guarantee are served first, from unreserved
+ *    resources, up to the guarantee.
+ * 4. Stage 2, fair share: per agent, resources reserved for a role go to that role's subtree;
+ *    the unreserved rest go down the tree, always to the lowest-ranked eligible leaf. What
+ *    unmet guarantees still need is held back (headroom), and no role's limit is exceeded:
+ *    offers are cut down to fit.
+ * A leaf is skipped on an agent it has filtered (declined) while the refused resources still
+ * cover what is free. A leaf gets one allocation per agent (reserved and unreserved merged).
  */
 import { resources, type Resource } from '@agora/core';
+import { Heap, type HeapItem } from './heap.js';
+import { chop, guaranteeGap, hasGap, limitRoom, scalarsOf, usageInRole, addInto, type MutableScalars } from './quota.js';
+import { DEFAULT_ROLE, parentRole, reservedFor, weightOf } from './roles.js';
 import { DrfSorter } from './sorter-drf.js';
 import type { Sorter, SorterClient } from './sorter.js';
-import type { Allocation, AllocationInput, FrameworkSlot } from './types.js';
+import type { Allocation, AllocationInput, FrameworkSlot, RoleConfig, ScalarVector } from './types.js';
 
 /**
  * The smallest offer worth sending (Mesos `--min_allocatable_resources` default): at least
@@ -17,66 +35,437 @@ import type { Allocation, AllocationInput, FrameworkSlot } from './types.js';
  */
 export const MIN_ALLOCATABLE = { cpus: 0.01, mem: 32 } as const;
 
-/** True when `available` holds enough to be worth offering (see MIN_ALLOCATABLE). */
-export function isAllocatable(available: readonly Resource[]): boolean {
-  return resources.scalarOf(available, 'cpus') >= MIN_ALLOCATABLE.cpus || resources.scalarOf(available, 'mem') >= MIN_ALLOCATABLE.mem;
+/** Minimum allocatable resources: an offer needs at least this many cpus or this much mem. */
+export interface MinAllocatable {
+  readonly cpus: number;
+  readonly mem: number;
 }
+
+/** True when `available` holds enough to be worth offering (see MIN_ALLOCATABLE). */
+export function isAllocatable(available: readonly Resource[], min: MinAllocatable = MIN_ALLOCATABLE): boolean {
+  let cpus = 0;
+  let mem = 0;
+  for (const r of available) {
+    if (r.type !== 1 /* SCALAR */) continue;
+    if (r.name === 'cpus') cpus += r.scalar?.value ?? 0;
+    else if (r.name === 'mem') mem += r.scalar?.value ?? 0;
+  }
+  return cpus >= min.cpus || mem >= min.mem;
+}
+
+/** How candidate agents are ordered within a round. */
+export type AgentOrder = 'spread' | 'binpack';
 
 /** Options of an Allocator. */
 export interface AllocatorOptions {
-  /** Who goes first. @default new DrfSorter() */
+  /** Who goes first, at both levels (roles, then frameworks in a role). @default new DrfSorter() */
   sorter?: Sorter;
+  /** `spread`: agents with the most free first; `binpack`: the least free first. @default 'spread' */
+  agentOrder?: AgentOrder;
+  /** Offers smaller than this are not made. @default MIN_ALLOCATABLE */
+  minAllocatable?: MinAllocatable;
 }
 
-interface Client extends SorterClient {
-  readonly usage: Map<string, number>;
-  readonly slot: FrameworkSlot;
+/** A node of the role tree (a role, or a framework in a role) as the heaps hold it. */
+interface NodeBase extends HeapItem, SorterClient {
+  usage: ScalarVector;
+  /** The usage map is this node's own copy (copy-on-write of the input). */
+  own: boolean;
+  priority: number;
+  g: number;
+  k: number;
+  parent: RoleNode | undefined;
 }
 
-function mayUse(r: Resource, role: string): boolean {
-  const reserved = resources.reservationRole(r);
-  return reserved === '*' || reserved === role;
+interface RoleNode extends NodeBase {
+  kind: 'role';
+  role: string;
+  config: RoleConfig | undefined;
+  heap: Heap<TreeNode>;
+  members: TreeNode[];
+  /** limit − usage, per limited scalar. */
+  room: MutableScalars | undefined;
+  /** guarantee − usage (≥ 0), per guaranteed scalar. */
+  gap: MutableScalars | undefined;
+  leaves: number;
 }
 
-/** Runs allocation rounds with one sorter. Holds no cluster state between rounds. */
+interface Leaf extends NodeBase {
+  kind: 'leaf';
+  fw: FrameworkSlot;
+  role: string;
+}
+
+type TreeNode = RoleNode | Leaf;
+
+interface AgentWork {
+  id: string;
+  /** Unreserved resources still free. */
+  unreserved: readonly Resource[];
+  /** Reserved resources by role (undefined: none). */
+  reserved: Map<string, readonly Resource[]> | undefined;
+  grants: Map<Leaf, Resource[]> | undefined;
+  order: number;
+}
+
+const less = (a: TreeNode, b: TreeNode): boolean =>
+  a.g < b.g || (a.g === b.g && (a.k < b.k || (a.k === b.k && a.id < b.id)));
+
+/**
+ * Runs allocation rounds with one sorter and agent-order policy. Holds no cluster state
+ * between rounds (only a sorter's own turn counter or RNG).
+ */
 export class Allocator {
   readonly sorter: Sorter;
+  readonly agentOrder: AgentOrder;
+  readonly min: MinAllocatable;
 
   constructor(options: AllocatorOptions = {}) {
     this.sorter = options.sorter ?? new DrfSorter();
+    this.agentOrder = options.agentOrder ?? 'spread';
+    this.min = options.minAllocatable ?? MIN_ALLOCATABLE;
   }
 
-  /**
-   * Decides one round. At most one allocation per (agent, framework); an agent's resources go
-   * to one framework unless reservations split them by role.
-   */
+  /** Decides one round (see the module comment). */
   allocate(input: AllocationInput): Allocation[] {
-    const clients: Client[] = [];
-    for (const f of input.frameworks) {
-      if (f.suppressed) continue;
-      clients.push({ id: f.id, usage: new Map(f.usage), weight: f.weight ?? 1, priority: f.priority ?? 0, slot: f });
-    }
-    const out: Allocation[] = [];
-    if (clients.length === 0) return out;
-    for (const agent of input.agents) {
-      let remaining: readonly Resource[] = agent.available;
-      if (!isAllocatable(remaining)) continue;
-      for (const c of this.sorter.sort(clients, input.totals)) {
-        const role = c.slot.role;
-        const mine = remaining.filter((r) => mayUse(r, role));
-        if (!isAllocatable(mine)) continue;
-        const filter = c.slot.filters?.get(agent.id);
-        if (filter && filter.until > input.now && resources.contains(filter.resources, mine)) continue;
-        const granted = resources.flatten(mine);
-        out.push({ agentId: agent.id, frameworkId: c.id, resources: granted });
-        for (const r of granted) {
-          if (r.type === 1 /* SCALAR */) c.usage.set(r.name ?? '', (c.usage.get(r.name ?? '') ?? 0) + (r.scalar?.value ?? 0));
+    const round = new Round(this, input);
+    return round.run();
+  }
+}
+
+/** The state of one round; discarded afterwards. */
+class Round {
+  private readonly sorter: Sorter;
+  private readonly min: MinAllocatable;
+  private readonly totals: ScalarVector;
+  private readonly now: number;
+  private readonly root: RoleNode;
+  private readonly roleNodes = new Map<string, RoleNode>();
+  /** Roles with a guarantee (and leaves below them). */
+  private readonly guaranteed: RoleNode[] = [];
+  /** Unreserved scalars that must stay free for unmet guarantees (undefined: none needed). */
+  private headroom: MutableScalars | undefined;
+  /** Leaves already served from the pool being handed out now. */
+  private exclude = new Set<Leaf>();
+
+  constructor(private readonly alloc: Allocator, private readonly input: AllocationInput) {
+    this.sorter = alloc.sorter;
+    this.min = alloc.min;
+    this.totals = input.totals;
+    this.now = input.now;
+    this.root = this.newRole('');
+    this.build();
+  }
+
+  // ---------------------------------------------------------------- the tree
+
+  private newRole(role: string): RoleNode {
+    const config = role ? this.input.roles?.get(role) : undefined;
+    return {
+      kind: 'role', id: role, role, config, usage: new Map(), own: true, weight: role ? weightOf(this.input.roles, role) : 1, priority: -Infinity,
+      g: 0, k: 0, parent: undefined, heapIndex: -1, heap: new Heap(less), members: [], room: undefined, gap: undefined, leaves: 0,
+    };
+  }
+
+  private roleNode(role: string): RoleNode {
+    let n = this.roleNodes.get(role);
+    if (n) return n;
+    n = this.newRole(role);
+    this.roleNodes.set(role, n);
+    const p = parentRole(role);
+    n.parent = p === '' ? this.root : this.roleNode(p);
+    n.parent.members.push(n);
+    return n;
+  }
+
+  private build(): void {
+    for (const f of this.input.frameworks) {
+      const roles = f.roles.length > 0 ? f.roles : [DEFAULT_ROLE];
+      const seen = roles.length > 1 ? new Set<string>() : undefined;
+      for (const role of roles) {
+        if (seen) {
+          if (seen.has(role)) continue;
+          seen.add(role);
         }
-        remaining = remaining.filter((r) => !mayUse(r, role));
-        if (!isAllocatable(remaining)) break;
+        const u = usageInRole(f, role);
+        const active = f.active !== false && !f.suppressed && !f.suppressedRoles?.has(role);
+        if (!active && u.size === 0) continue;
+        const node = this.roleNode(role);
+        // Usage counts for every ancestor (fairness and quota), suppressed or not.
+        if (u.size > 0) for (let r: RoleNode | undefined = node; r && r !== this.root; r = r.parent) addInto(r.usage as MutableScalars, u);
+        if (!active) continue;
+        const leaf: Leaf = {
+          kind: 'leaf', id: roles.length > 1 ? `${f.id} ${role}` : f.id, fw: f, role, usage: u, own: false, weight: f.weight ?? 1,
+          priority: f.priority ?? 0, g: 0, k: 0, parent: node, heapIndex: -1,
+        };
+        node.members.push(leaf);
+        for (let r: RoleNode | undefined = node; r; r = r.parent) {
+          r.leaves++;
+          if (leaf.priority > r.priority) r.priority = leaf.priority;
+        }
+      }
+    }
+    this.finish(this.root);
+    // Headroom: what top-most guaranteed roles still lack (children's guarantees are inside).
+    for (const n of this.guaranteed) {
+      let inner = false;
+      for (let p = n.parent; p && p !== this.root; p = p.parent) if (p.gap) inner = true;
+      if (inner || !n.gap) continue;
+      for (const [name, v] of n.gap) {
+        if (v <= 0) continue;
+        this.headroom ??= new Map();
+        this.headroom.set(name, (this.headroom.get(name) ?? 0) + v);
+      }
+    }
+  }
+
+  /** Ranks nodes bottom-up, computes quota room, builds heaps of non-empty children. */
+  private finish(n: RoleNode): void {
+    const kids: TreeNode[] = [];
+    for (const m of n.members) {
+      if (m.kind === 'role') {
+        if (m.leaves === 0) continue;
+        this.finish(m);
+      }
+      this.rank(m);
+      kids.push(m);
+    }
+    n.heap = Heap.from(kids, less);
+    if (n !== this.root) {
+      n.room = limitRoom(n.config, n.usage);
+      n.gap = guaranteeGap(n.config, n.usage);
+      if (n.gap) this.guaranteed.push(n);
+    }
+  }
+
+  private rank(n: TreeNode): void {
+    n.g = this.sorter.group(n);
+    n.k = this.sorter.key(n, this.totals);
+  }
+
+  // ---------------------------------------------------------------- a round
+
+  run(): Allocation[] {
+    const out: Allocation[] = [];
+    if (this.root.leaves === 0) return out;
+    const agents = this.prepareAgents();
+    if (agents.length === 0) return out;
+    if (this.guaranteed.some((n) => hasGap(n.gap))) {
+      for (const a of agents) this.stageGuarantees(a);
+    }
+    if (this.headroom) this.reduceHeadroomByFree(agents);
+    for (const a of agents) {
+      this.stageFair(a);
+      if (a.grants) {
+        for (const [leaf, res] of a.grants) out.push({ agentId: a.id, frameworkId: leaf.fw.id, role: leaf.role, resources: res });
       }
     }
     return out;
+  }
+
+  private prepareAgents(): AgentWork[] {
+    const list: AgentWork[] = [];
+    const cpuTotal = this.totals.get('cpus') || 1;
+    const memTotal = this.totals.get('mem') || 1;
+    for (const slot of this.input.agents) {
+      const av = slot.available;
+      let reserved: Map<string, Resource[]> | undefined;
+      let unreserved: readonly Resource[] = av;
+      for (const r of av) {
+        if (r.reservations && r.reservations.length > 0) {
+          reserved = new Map();
+          break;
+        }
+      }
+      if (reserved) {
+        const un: Resource[] = [];
+        for (const r of av) {
+          const role = reservedFor(r);
+          if (role === DEFAULT_ROLE) un.push(r);
+          else {
+            let l = reserved.get(role);
+            if (!l) reserved.set(role, (l = []));
+            l.push(r);
+          }
+        }
+        unreserved = un;
+      }
+      let cpus = 0;
+      let mem = 0;
+      for (const r of av) {
+        if (r.name === 'cpus') cpus += r.scalar?.value ?? 0;
+        else if (r.name === 'mem') mem += r.scalar?.value ?? 0;
+      }
+      list.push({ id: slot.id, unreserved, reserved, grants: undefined, order: cpus / cpuTotal + mem / memTotal });
+    }
+    // Array.sort is stable: equal agents keep the input order.
+    if (this.alloc.agentOrder === 'binpack') list.sort((a, b) => a.order - b.order);
+    else list.sort((a, b) => b.order - a.order);
+    return list;
+  }
+
+  /** Headroom becomes "free unreserved minus what guarantees still need", per scalar. */
+  private reduceHeadroomByFree(agents: AgentWork[]): void {
+    const need = this.headroom as MutableScalars;
+    const free = new Map<string, number>();
+    for (const a of agents) for (const [n, v] of scalarsOf(a.unreserved)) if (need.has(n)) free.set(n, (free.get(n) ?? 0) + v);
+    this.recomputeNeed();
+    const cap: MutableScalars = new Map();
+    for (const [n, v] of this.headroom ?? []) cap.set(n, (free.get(n) ?? 0) - v);
+    this.headroom = cap.size > 0 ? cap : undefined;
+  }
+
+  private recomputeNeed(): void {
+    const need: MutableScalars = new Map();
+    for (const n of this.guaranteed) {
+      let inner = false;
+      for (let p = n.parent; p && p !== this.root; p = p.parent) if (p.gap) inner = true;
+      if (inner || !n.gap) continue;
+      for (const [name, v] of n.gap) if (v > 0) need.set(name, (need.get(name) ?? 0) + v);
+    }
+    this.headroom = need;
+  }
+
+  /** Stage 1: guaranteed roles below their guarantee take from the agent's unreserved resources. */
+  private stageGuarantees(a: AgentWork): void {
+    const tried = new Set<RoleNode>();
+    this.exclude.clear();
+    for (;;) {
+      if (!isAllocatable(a.unreserved, this.min)) return;
+      let best: RoleNode | undefined;
+      for (const n of this.guaranteed) {
+        if (tried.has(n) || !hasGap(n.gap)) continue;
+        this.rank(n);
+        if (!best || less(n, best)) best = n;
+      }
+      if (!best) return;
+      tried.add(best);
+      let res = this.chopForChain(a.unreserved, best);
+      if (res.length > 0) res = chop(res, best.gap as ScalarVector);
+      if (!isAllocatable(res, this.min)) continue;
+      const leaf = this.serve(best, res, a);
+      if (!leaf) continue;
+      this.bubble(best);
+      tried.delete(best);
+      a.unreserved = this.minus(a.unreserved, res, leaf);
+    }
+  }
+
+  /** Stage 2: reserved resources to their role's subtree, then the unreserved rest to anyone. */
+  private stageFair(a: AgentWork): void {
+    if (a.reserved) {
+      for (const [role, group] of a.reserved) {
+        // Reserved for `role`: only that role and its children may have it, so start at its node.
+        const node = this.roleNodes.get(role);
+        if (!node || node.leaves === 0) continue;
+        let left: readonly Resource[] = group;
+        this.exclude.clear();
+        for (;;) {
+          const res = this.chopForChain(left, node);
+          if (!isAllocatable(res, this.min)) break;
+          const leaf = this.serve(node, res, a);
+          if (!leaf) break;
+          this.bubble(node);
+          left = this.minus(left, res, leaf);
+        }
+      }
+    }
+    this.exclude.clear();
+    for (;;) {
+      let res = a.unreserved;
+      if (this.headroom) res = chop(res, this.headroom);
+      if (!isAllocatable(res, this.min)) return;
+      const leaf = this.serve(this.root, res, a);
+      if (!leaf) return;
+      if (this.headroom) for (const [n, v] of scalarsOf(res)) if (this.headroom.has(n)) this.headroom.set(n, (this.headroom.get(n) ?? 0) - v);
+      a.unreserved = this.minus(a.unreserved, res, leaf);
+    }
+  }
+
+  /** `res` cut to the limit room of `node` and all its ancestors. */
+  private chopForChain(res: readonly Resource[], node: RoleNode): readonly Resource[] {
+    let out = res;
+    for (let n: RoleNode | undefined = node; n && n !== this.root; n = n.parent) if (n.room) out = chop(out, n.room);
+    return out;
+  }
+
+  /** `from` − `given` (given is usually all of `from`, which costs nothing). */
+  private minus(from: readonly Resource[], given: readonly Resource[], leaf: Leaf): readonly Resource[] {
+    this.exclude.add(leaf);
+    if (given === from) return [];
+    return resources.subtract(from, given);
+  }
+
+  /**
+   * Gives `res` to the best eligible leaf below `node` (whose ancestors' limits `res` already
+   * fits). Children are popped in rank order; skipped ones are pushed back. Returns the leaf.
+   */
+  private serve(node: RoleNode, res: readonly Resource[], a: AgentWork): Leaf | undefined {
+    const heap = node.heap;
+    let stash: TreeNode[] | undefined;
+    let found: Leaf | undefined;
+    let n: TreeNode | undefined;
+    while ((n = heap.pop()) !== undefined) {
+      if (n.kind === 'leaf') {
+        if (this.eligible(n, res, a)) {
+          this.grant(n, res, a);
+          this.rank(n);
+          heap.push(n);
+          found = n;
+          break;
+        }
+      } else {
+        const r = n.room ? chop(res, n.room) : res;
+        if (r === res || isAllocatable(r, this.min)) {
+          found = this.serve(n, r, a);
+          if (found) {
+            this.rank(n);
+            heap.push(n);
+            break;
+          }
+        }
+      }
+      (stash ??= []).push(n);
+    }
+    if (stash) for (const s of stash) heap.push(s);
+    return found;
+  }
+
+  private eligible(leaf: Leaf, res: readonly Resource[], a: AgentWork): boolean {
+    // Already served from this pool of this agent (its offer was cut to a limit): the rest is for others.
+    if (this.exclude.has(leaf)) return false;
+    const f = leaf.fw.filters?.get(a.id);
+    if (f && f.until > this.now && resources.contains(f.resources, res)) return false;
+    return true;
+  }
+
+  /** Books `res` to the leaf and every ancestor (usage, limit room, guarantee gap). */
+  private grant(leaf: Leaf, res: readonly Resource[], a: AgentWork): void {
+    const s = scalarsOf(res);
+    if (!leaf.own) {
+      leaf.usage = new Map(leaf.usage);
+      leaf.own = true;
+    }
+    addInto(leaf.usage as MutableScalars, s);
+    this.sorter.served(leaf);
+    for (let r = leaf.parent; r && r !== this.root; r = r.parent) {
+      addInto(r.usage as MutableScalars, s);
+      if (r.room) addInto(r.room, s, -1);
+      if (r.gap) for (const [n, v] of s) if (r.gap.has(n)) r.gap.set(n, Math.max(0, (r.gap.get(n) ?? 0) - v));
+      this.sorter.served(r);
+    }
+    a.grants ??= new Map();
+    const prev = a.grants.get(leaf);
+    // Concatenated, not merged: the master flattens when it builds the offer.
+    a.grants.set(leaf, prev ? [...prev, ...res] : (res as Resource[]));
+  }
+
+  /** After serving below `node` (which stayed in its parent's heap), fix ranks up the tree. */
+  private bubble(node: RoleNode): void {
+    for (let n: RoleNode = node; n.parent; n = n.parent) {
+      this.rank(n);
+      n.parent.heap.update(n);
+    }
   }
 }
 

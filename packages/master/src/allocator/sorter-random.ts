@@ -1,9 +1,10 @@
 /**
- * A random order on every call (Mesos `sorter/random`), useful as a baseline and to shake out
- * order dependence. The generator is seeded (CONVENTIONS §3) so a test run can be replayed.
+ * A random order (Mesos `sorter/random`), useful as a baseline and to shake out order
+ * dependence: every client gets a fresh random rank whenever it is (re)ranked, weighted so
+ * that a client of weight w comes first w times as often as one of weight 1. The generator is
+ * seeded (CONVENTIONS §3) so a run can be replayed.
  */
-import type { Sorter, SorterClient } from './sorter.js';
-import type { ScalarVector } from './types.js';
+import { KeyedSorter, type SorterClient } from './sorter.js';
 
 /** mulberry32: tiny, fast, good enough for shuffling. */
 export function seededRandom(seed: number): () => number {
@@ -17,23 +18,19 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export class RandomSorter implements Sorter {
+export class RandomSorter extends KeyedSorter {
   readonly name = 'random';
   private readonly random: () => number;
 
   /** @param seed the RNG seed @default 1 */
   constructor(seed = 1) {
+    super();
     this.random = seededRandom(seed);
   }
 
-  sort<C extends SorterClient>(clients: readonly C[], _totals: ScalarVector): C[] {
-    const out = [...clients];
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = Math.floor(this.random() * (i + 1));
-      const t = out[i] as C;
-      out[i] = out[j] as C;
-      out[j] = t;
-    }
-    return out;
+  key(c: SorterClient): number {
+    // Exponential race (Efraimidis–Spirakis): min of Exp(w) picks i with probability w_i / Σw.
+    const w = c.weight > 0 ? c.weight : 1;
+    return -Math.log(1 - this.random()) / w;
   }
 }

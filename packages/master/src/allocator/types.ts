@@ -17,29 +17,60 @@ export interface ResourceFilter {
 /** An agent whose unused resources may be offered this round. */
 export interface AgentSlot {
   readonly id: string;
-  /** Resources neither offered nor used, without allocation roles (as the ledger keeps them). */
+  /**
+   * Resources neither offered nor used, without allocation roles (as the ledger keeps them).
+   * Reserved entries (static `cpus(eng):2` or dynamic) go only to their role and its children.
+   */
   readonly available: readonly Resource[];
 }
 
 /** A framework that may receive offers. */
 export interface FrameworkSlot {
   readonly id: string;
-  /** The role its offers are allocated to ('*' when it gave none). */
-  readonly role: string;
+  /**
+   * Roles it subscribed with (MULTI_ROLE); `['*']` when it gave none. Each role is allocated
+   * separately: one offer per (agent, framework, role).
+   */
+  readonly roles: readonly string[];
   /** Suppressed frameworks receive nothing until they revive. */
   readonly suppressed: boolean;
-  /** What it holds now (allocated + offered), the basis of fairness. */
+  /**
+   * False for a framework that holds resources but cannot take offers now (disconnected): its
+   * usage still counts for its roles' shares and quota. @default true
+   */
+  readonly active?: boolean;
+  /** Roles it suppressed with SUPPRESS{roles} (the others still get offers). */
+  readonly suppressedRoles?: ReadonlySet<string>;
+  /** What it holds now (allocated + offered) over all its roles. */
   readonly usage: ScalarVector;
+  /**
+   * What it holds per role, the basis of fairness and quota. When absent, everything in
+   * `usage` counts for its first role.
+   */
+  readonly roleUsage?: ReadonlyMap<string, ScalarVector>;
   /**
    * Agent ID → refusal: until `until` (ms) this framework is not offered that agent's
    * resources as long as they fit within `resources` (what it declined). Mesos semantics:
    * once more is free than was refused, the agent is offered again.
    */
   readonly filters?: ReadonlyMap<string, ResourceFilter>;
-  /** DRF weight (shares are divided by it). @default 1 */
+  /** DRF weight of the framework inside its role (shares are divided by it). @default 1 */
   readonly weight?: number;
-  /** Used by priority-style sorters: higher first. @default 0 */
+  /** Used by the priority sorter (higher first) and to pick preemption victims. @default 0 */
   readonly priority?: number;
+}
+
+/** Quota of a role: scalar guarantee (met before fair sharing) and limit (never exceeded). */
+export interface RoleQuota {
+  readonly guarantee?: ScalarVector;
+  readonly limit?: ScalarVector;
+}
+
+/** Operator configuration of one role (absent roles have weight 1 and no quota). */
+export interface RoleConfig {
+  /** @default 1 */
+  readonly weight?: number;
+  readonly quota?: RoleQuota;
 }
 
 /** Input of one allocation round. */
@@ -51,11 +82,14 @@ export interface AllocationInput {
   readonly totals: ScalarVector;
   /** Milliseconds since the epoch, for filters. */
   readonly now: number;
+  /** Role name → weight and quota. Roles not listed have weight 1 and no quota. */
+  readonly roles?: ReadonlyMap<string, RoleConfig>;
 }
 
-/** One decision: offer `resources` of `agentId` to `frameworkId`. */
+/** One decision: offer `resources` of `agentId` to `frameworkId`, allocated to `role`. */
 export interface Allocation {
   readonly agentId: string;
   readonly frameworkId: string;
+  readonly role: string;
   readonly resources: Resource[];
 }
