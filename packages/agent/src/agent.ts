@@ -7,6 +7,7 @@
  *   executors ──Executor.Connect──▶ gRPC server ◀──Files.Read/Browse── operators
  */
 import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -42,6 +43,9 @@ import { filesHandlers } from './files-service.js';
 import { MasterLink } from './master-link.js';
 import { compileOptions, type AgentOptions, type CompiledAgentOptions } from './options.js';
 import { detectResources } from './resources-detect.js';
+import { Checkpoint, replay, type CheckpointRecord } from './checkpoint.js';
+import { loadJournal } from './checkpoint-log.js';
+import { ProcessWatcher, reattach, rebuild } from './recovery.js';
 import { checkIdForPath } from './sandbox.js';
 import { AgentState, isDone, type TaskRecord } from './state.js';
 import { StatusUpdateManager } from './status-updates.js';
@@ -65,6 +69,8 @@ export class Agent extends EventEmitter {
   private readonly custom: CustomExecutors;
   private readonly link: MasterLink;
   private readonly ctx: AgentContext;
+  private readonly checkpoint: Checkpoint;
+  private readonly watcher: ProcessWatcher;
   private server: grpc.Server | undefined;
   private resources: Resource[] = [];
   private attributes: Attribute[] = [];
@@ -79,6 +85,9 @@ export class Agent extends EventEmitter {
     this.address = `${this.o.host}:${this.o.port}`;
     // Validate the text options now so that a bad flag fails before anything starts.
     if (this.o.attributes) this.attributes = parseAttributes(this.o.attributes);
+    this.checkpoint = new Checkpoint(this.checkpointFile(), this.state, (err) => this.log.error({ err }, 'cannot write the checkpoint; recovery after a crash may miss recent changes'));
+    this.watcher = new ProcessWatcher(this.o.clock);
+    const exitsDir = path.join(this.o.workDir, 'meta', 'exits');
     this.updates = new StatusUpdateManager({
       clock: this.o.clock,
       logger: this.log,
@@ -89,7 +98,9 @@ export class Agent extends EventEmitter {
         const t = this.state.task(frameworkId, taskId);
         if (t && isDone(t)) this.state.removeTask(t);
       },
+      persist: (entry) => this.checkpoint.persist(entry),
     });
+    this.checkpoint.setUpdates(this.updates);
     this.ctx = {
       o: this.o,
       log: this.log,
@@ -100,6 +111,7 @@ export class Agent extends EventEmitter {
       agentInfo: () => this.agentInfo(),
       stopping: () => this.stopping,
       sendToMaster: (call) => { this.link.send(call); },
+      exitFile: () => path.join(exitsDir, randomUUID()),
     };
     this.builtin = new BuiltinExecutors(this.ctx);
     this.custom = new CustomExecutors(this.ctx);
@@ -142,15 +154,38 @@ export class Agent extends EventEmitter {
     this.resources = await detectResources({ workDir: this.o.workDir, ...(this.o.resources ? { resources: this.o.resources } : {}) });
     this.agentId = await this.readAgentId();
     this.link.agentId = this.agentId ?? '';
+    await this.recoverState();
     const server = newServer();
     server.addService(ExecutorService, { connect: this.custom.connect });
     server.addService(FilesService, filesHandlers(this.ctx));
     const port = await bindServer(server, this.o.host, this.o.port);
     this.server = server;
     this.address = `${this.o.host}:${port}`;
+    // After the server is up: recovered executors dial back to it as soon as they notice.
+    const summary = reattach(this.ctx, this.builtin, this.custom, this.watcher);
+    if (this.state.tasks.size > 0 || this.updates.size > 0) {
+      this.log.info({ ...summary, tasks: this.state.tasks.size, pendingUpdates: this.updates.size }, 'recovered from the checkpoint');
+    }
     const registered = new Promise<void>((resolve, reject) => { this.firstRegistration = { resolve, reject }; });
     this.link.start();
     await registered;
+  }
+
+  /**
+   * Reads the checkpoint (if any), rebuilds the state from it and starts a fresh, compacted
+   * journal. A torn last line (crash mid-write) is skipped; nothing here throws on bad content.
+   */
+  private async recoverState(): Promise<void> {
+    await mkdir(path.join(this.o.workDir, 'meta', 'exits'), { recursive: true });
+    const loaded = loadJournal<CheckpointRecord>(this.checkpointFile());
+    if (loaded.skipped > 0) this.log.warn({ skipped: loaded.skipped }, 'skipped unreadable checkpoint lines (torn write?)');
+    if (loaded.records.length > 0) rebuild(this.ctx, replay(loaded.records));
+    await this.checkpoint.log.open();
+    this.state.journal = this.checkpoint;
+  }
+
+  private checkpointFile(): string {
+    return path.join(this.o.workDir, 'meta', 'checkpoint.jsonl');
   }
 
   /** Kills every task and executor, then closes the master stream and the gRPC server. */
@@ -177,8 +212,13 @@ export class Agent extends EventEmitter {
     // Wait for the processes to go (SIGKILL comes after the grace period at the latest).
     const deadline = Date.now() + 2 * longest + 2000;
     while (Date.now() < deadline && this.anythingAlive()) await new Promise((r) => setTimeout(r, 20));
+    this.watcher.stop();
+    // Updates go out once durable: let the last ones reach the stream before it closes.
+    await this.checkpoint.log.flush();
+    await this.checkpoint.log.flush();
     await this.link.stop();
     this.updates.close();
+    await this.checkpoint.log.close();
     if (this.server) await stopServer(this.server, 500);
     this.log.info({ agentId: this.agentId }, 'agent stopped');
   }

@@ -39,6 +39,8 @@ export interface AgentContext {
   stopping(): boolean;
   /** Sends a call to the master (dropped while disconnected). */
   sendToMaster(call: AgentCall): void;
+  /** A fresh path for one process's exit status file (see runner-execa.ts); undefined: none. */
+  exitFile(): string | undefined;
 }
 
 /** Builds a status update for a task, with a fresh uuid. */

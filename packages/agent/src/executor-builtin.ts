@@ -26,7 +26,8 @@ import {
 } from '@agora/core';
 import { emit, type AgentContext } from './context.js';
 import { fetchUris } from './fetcher.js';
-import type { ProcessExit } from './runner.js';
+import type { ProcessExit, RunningProcess } from './runner.js';
+import { signalProcessGroup } from './runner-execa.js';
 import { commandArgv, sandboxDir, taskEnvironment } from './sandbox.js';
 import { isDone, type ExecutorRecord, type FrameworkRecord, type TaskRecord } from './state.js';
 
@@ -51,8 +52,7 @@ export class BuiltinExecutors {
       name: `command executor of ${taskId}`,
     };
     const exec = this.newExecutor(framework.id, taskId, 'command', info);
-    const rec = this.ctx.state.addTask(exec, task, this.ctx.o.clock.now());
-    rec.sandbox = exec.sandbox;
+    const rec = this.ctx.state.addTask(exec, task, this.ctx.o.clock.now(), { sandbox: exec.sandbox });
     emit(this.ctx, rec, TaskState.TASK_STARTING);
     this.prepare(rec, task.command ?? {});
   }
@@ -65,11 +65,9 @@ export class BuiltinExecutors {
     const members = new Set<TaskRecord>();
     const now = this.ctx.o.clock.now();
     for (const task of group.tasks ?? []) {
-      const rec = this.ctx.state.addTask(exec, task, now);
-      rec.group = members;
-      members.add(rec);
-      rec.sandbox = path.join(exec.sandbox, 'tasks', rec.taskId);
-      mkdirSync(rec.sandbox, { recursive: true });
+      const sandbox = path.join(exec.sandbox, 'tasks', task.taskId?.value ?? '');
+      mkdirSync(sandbox, { recursive: true });
+      const rec = this.ctx.state.addTask(exec, task, now, { sandbox, group: members });
       emit(this.ctx, rec, TaskState.TASK_STARTING);
     }
     for (const rec of members) this.prepare(rec, rec.info.command ?? {});
@@ -81,7 +79,7 @@ export class BuiltinExecutors {
    */
   kill(rec: TaskRecord, graceMs: number, framework: FrameworkRecord | undefined): void {
     if (isDone(rec) || rec.killing) return;
-    rec.killing = { graceMs, timer: undefined };
+    this.ctx.state.killing(rec, graceMs);
     if (rec.phase === 'staging' || rec.phase === 'fetching') {
       emit(this.ctx, rec, TaskState.TASK_KILLED, { message: 'killed before it started', reason: TaskStatusReason.REASON_TASK_KILLED_DURING_LAUNCH });
       rec.phase = 'exited';
@@ -133,6 +131,7 @@ export class BuiltinExecutors {
     if (isDone(rec)) return;
     const argv = commandArgv(command);
     const sandbox = rec.sandbox as string;
+    const exitStatusPath = this.ctx.exitFile();
     if (!argv.file) {
       rec.phase = 'exited';
       emit(this.ctx, rec, TaskState.TASK_FAILED, { message: 'command has no value', reason: TaskStatusReason.REASON_TASK_INVALID, source: TaskStatusSource.SOURCE_AGENT });
@@ -151,14 +150,18 @@ export class BuiltinExecutors {
       command,
     });
     this.ctx.o.runner
-      .start({ ...argv, cwd: sandbox, env, stdoutPath: path.join(sandbox, 'stdout'), stderrPath: path.join(sandbox, 'stderr') })
+      .start({ ...argv, cwd: sandbox, env, stdoutPath: path.join(sandbox, 'stdout'), stderrPath: path.join(sandbox, 'stderr'), exitStatusPath })
       .then(
         (proc) => {
-          rec.proc = proc;
-          rec.phase = 'running';
-          if (rec.killing) this.signal(rec);
-          else emit(this.ctx, rec, TaskState.TASK_RUNNING);
-          void proc.exited.then((exit) => this.exited(rec, exit));
+          const running = (startTime: number | undefined): void => {
+            // Checkpointed in the same batch as RUNNING, which is sent only once durable: a
+            // task the framework saw running can always be found again after a crash.
+            this.ctx.state.started(rec, proc.pid, startTime, exitStatusPath);
+            this.attach(rec, proc);
+            if (!rec.killing) emit(this.ctx, rec, TaskState.TASK_RUNNING);
+          };
+          if (proc.startTime) void proc.startTime.then(running, () => running(undefined));
+          else running(undefined);
         },
         (err: Error) => {
           rec.phase = 'exited';
@@ -167,6 +170,35 @@ export class BuiltinExecutors {
           this.groupFailed(rec);
         },
       );
+  }
+
+  /**
+   * Takes charge of a task's running process: a fresh one, or one re-attached after an agent
+   * restart (recovery.ts). A pending kill is carried out at once.
+   */
+  attach(rec: TaskRecord, proc: RunningProcess): void {
+    rec.proc = proc;
+    rec.phase = 'running';
+    if (rec.killing) this.signal(rec);
+    void proc.exited.then((exit) => this.exited(rec, exit));
+  }
+
+  /**
+   * A task whose process ended while the agent was down (recovery): reported like any exit, and
+   * its group's leftovers are killed. `exit` undefined: the exit code could not be recovered.
+   */
+  exitedWhileDown(rec: TaskRecord, exit: ProcessExit | undefined, killGroup: boolean): void {
+    if (killGroup && rec.procId) signalProcessGroup(rec.procId.pid, 'SIGKILL');
+    if (exit) {
+      this.exited(rec, exit);
+      return;
+    }
+    rec.phase = 'exited';
+    if (isDone(rec)) return;
+    const message = 'exited while the agent was down; its exit code could not be recovered';
+    if (rec.killing) emit(this.ctx, rec, TaskState.TASK_KILLED, { message, source: TaskStatusSource.SOURCE_AGENT });
+    else emit(this.ctx, rec, TaskState.TASK_FAILED, { message, reason: TaskStatusReason.REASON_EXECUTOR_TERMINATED, source: TaskStatusSource.SOURCE_AGENT });
+    this.groupFailed(rec);
   }
 
   private exited(rec: TaskRecord, exit: ProcessExit): void {

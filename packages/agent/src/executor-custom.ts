@@ -33,7 +33,7 @@ import {
 import { emit, recordUpdate, type AgentContext } from './context.js';
 import { describeExit } from './executor-builtin.js';
 import { fetchUris } from './fetcher.js';
-import type { ProcessExit } from './runner.js';
+import type { ProcessExit, RunningProcess } from './runner.js';
 import { commandArgv, sandboxDir, taskEnvironment } from './sandbox.js';
 import { isDone, type ExecutorRecord, type FrameworkRecord, type TaskRecord } from './state.js';
 
@@ -49,8 +49,7 @@ export class CustomExecutors {
   /** RUN_TASK with `task.executor` set. */
   runTask(framework: FrameworkRecord, task: TaskInfo): void {
     const e = this.ensure(framework, task.executor as ExecutorInfo);
-    const rec = this.ctx.state.addTask(e, task, this.ctx.o.clock.now());
-    rec.sandbox = e.sandbox;
+    this.ctx.state.addTask(e, task, this.ctx.o.clock.now(), { sandbox: e.sandbox });
     this.deliver(e, { task });
   }
 
@@ -58,7 +57,7 @@ export class CustomExecutors {
   runGroup(framework: FrameworkRecord, executor: ExecutorInfo, group: TaskGroupInfo): void {
     const e = this.ensure(framework, executor);
     const now = this.ctx.o.clock.now();
-    for (const task of group.tasks ?? []) this.ctx.state.addTask(e, task, now).sandbox = e.sandbox;
+    for (const task of group.tasks ?? []) this.ctx.state.addTask(e, task, now, { sandbox: e.sandbox });
     this.deliver(e, { group });
   }
 
@@ -67,7 +66,7 @@ export class CustomExecutors {
     const e = this.ctx.state.executor(rec.frameworkId, rec.executorId);
     const c = e?.custom;
     if (isDone(rec)) return;
-    rec.killing = { graceMs, timer: undefined };
+    this.ctx.state.killing(rec, graceMs);
     if (!e || !c || c.gone) {
       emit(this.ctx, rec, TaskState.TASK_KILLED, { source: AGENT, message: 'executor is gone' });
       return;
@@ -302,17 +301,46 @@ export class CustomExecutors {
         command,
         extra: { [TASK_ENV.agentEndpoint]: this.ctx.address() },
       });
-      const proc = await this.ctx.o.runner.start({ ...argv, cwd: e.sandbox, env, stdoutPath: path.join(e.sandbox, 'stdout'), stderrPath: path.join(e.sandbox, 'stderr') });
-      cu.proc = proc;
-      void proc.exited.then((exit) => {
-        proc.signalGroup('SIGKILL');
-        this.gone(e, exit);
-      });
+      const exitStatusPath = this.ctx.exitFile();
+      const proc = await this.ctx.o.runner.start({ ...argv, cwd: e.sandbox, env, stdoutPath: path.join(e.sandbox, 'stdout'), stderrPath: path.join(e.sandbox, 'stderr'), exitStatusPath });
+      this.attach(e, proc);
+      void proc.startTime?.then((st) => this.ctx.state.started(e, proc.pid, st, exitStatusPath));
       if (this.ctx.stopping() || cu.shuttingDown) proc.signalGroup('SIGKILL');
     } catch (err) {
       this.failAll(e, TaskStatusReason.REASON_CONTAINER_LAUNCH_FAILED, (err as Error).message);
       this.gone(e, { code: null, signal: null });
     }
+  }
+
+  /** Watches an executor's process (fresh, or re-attached after an agent restart). */
+  attach(e: ExecutorRecord, proc: RunningProcess): void {
+    const cu = e.custom!;
+    cu.proc = proc;
+    void proc.exited.then((exit) => {
+      proc.signalGroup('SIGKILL');
+      this.gone(e, exit);
+    });
+  }
+
+  /**
+   * Recovery: an executor process that outlived the agent. It has the registration timeout to
+   * re-subscribe (its driver reconnects by itself); when `proc` is undefined it died meanwhile
+   * and its unfinished tasks fail.
+   */
+  recovered(e: ExecutorRecord, proc: RunningProcess | undefined): void {
+    const cu = e.custom!;
+    if (!proc) {
+      this.gone(e, { code: null, signal: null });
+      return;
+    }
+    this.attach(e, proc);
+    cu.registrationTimer = this.ctx.o.clock.setTimeout(() => {
+      cu.registrationTimer = undefined;
+      if (cu.writer || cu.gone) return;
+      this.ctx.log.warn({ executorId: e.executorId, frameworkId: e.frameworkId }, 'recovered executor did not re-subscribe in time; killing it');
+      this.failAll(e, TaskStatusReason.REASON_EXECUTOR_UNREGISTERED, `executor did not re-subscribe within ${this.ctx.o.executorRegistrationTimeoutMs / 1000} s of the agent's restart`);
+      proc.signalGroup('SIGKILL');
+    }, this.ctx.o.executorRegistrationTimeoutMs);
   }
 
   /** Fails every unfinished task of the executor. */

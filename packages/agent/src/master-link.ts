@@ -6,12 +6,18 @@
  * (reconnectMinMs doubling to reconnectMaxMs, with jitter so a rack of agents does not
  * stampede a restarted master) and tries the next master of the list. Every attempt re-sends
  * REGISTER built fresh by the agent, so a re-registration always reports the current tasks.
+ *
+ * Leader discovery: a standby master refuses Connect with gRPC UNAVAILABLE and the details
+ * `not leader; leader is HOST:PORT` (or `not leader; no leader elected yet`). The link then goes
+ * to the named leader next (even one not in the list: masters come and go), else on to the next
+ * master of the list; backoff applies either way, so a stale redirect cannot spin.
  */
 import {
   AgentCallType,
   AgentEventType,
   BatchWriter,
   agentLinkClient,
+  grpc,
   type AgentCall,
   type AgentLinkClient,
   type Clock,
@@ -44,12 +50,24 @@ export interface MasterLinkHandlers {
 
 const DEFAULT_HEARTBEAT_MS = 5_000;
 
+/**
+ * The leader a standby master named in its refusal, or undefined when the error is not a
+ * redirect (or names no leader yet).
+ */
+export function leaderFromRefusal(err: { code?: number; details?: string; message?: string }): string | undefined {
+  if (err.code !== grpc.status.UNAVAILABLE) return undefined;
+  const m = /not leader; leader is (\S+)/.exec(err.details ?? err.message ?? '');
+  return m?.[1];
+}
+
 export class MasterLink {
   private readonly clients = new Map<string, AgentLinkClient>();
   private call: ReturnType<AgentLinkClient['connect']> | undefined;
   private writer: BatchWriter<AgentCall, agora.v1.AgentCallBatch.$Properties> | undefined;
   private registeredOn: string | undefined;
   private next = 0;
+  /** Where to go next instead of the list's next master (a standby named the leader). */
+  private redirect: string | undefined;
   private backoffMs: number;
   private retryTimer: TimerHandle | undefined;
   private regTimer: TimerHandle | undefined;
@@ -119,8 +137,14 @@ export class MasterLink {
 
   private connect(): void {
     if (this.stopped) return;
-    const address = this.o.masters[this.next % this.o.masters.length] as string;
-    this.next++;
+    let address: string;
+    if (this.redirect) {
+      address = this.redirect;
+      this.redirect = undefined;
+    } else {
+      address = this.o.masters[this.next % this.o.masters.length] as string;
+      this.next++;
+    }
     const call = this.client(address).connect();
     const writer = new BatchWriter<AgentCall, agora.v1.AgentCallBatch.$Properties>(call, (calls) => ({ calls }));
     this.call = call;
@@ -136,7 +160,14 @@ export class MasterLink {
         }
       }
     });
-    call.on('error', (err: Error) => this.drop(call, err.message, true));
+    call.on('error', (err: Error & { code?: number; details?: string }) => {
+      const leader = leaderFromRefusal(err);
+      if (leader && this.call === call) {
+        this.redirect = leader;
+        this.o.logger.info({ master: address, leader }, 'not the leader; going to the leader it named');
+      }
+      this.drop(call, err.message, true);
+    });
     call.on('end', () => this.drop(call, 'master closed the stream', true));
     this.regTimer = this.o.clock.setTimeout(() => this.drop(call, `no REGISTERED from ${address} within ${this.o.registrationTimeoutMs / 1000} s`, true), this.o.registrationTimeoutMs);
     writer.send({ type: AgentCallType.REGISTER, ...(this.agentId ? { agentId: { value: this.agentId } } : {}), register: this.h.register() });

@@ -23,6 +23,12 @@ export interface ProcessSpec {
   /** Files that receive the process's stdout and stderr (appended, created when missing). */
   stdoutPath: string;
   stderrPath: string;
+  /**
+   * When set, the process must outlive the agent observably: its exit code is written to this
+   * file when it ends, even if the agent is gone by then (ExecaTaskRunner runs it under a tiny
+   * waiting shell, see runner-execa.ts). Runners that cannot do this may ignore it.
+   */
+  exitStatusPath?: string;
 }
 
 /** How a process ended. */
@@ -37,6 +43,12 @@ export interface ProcessExit {
 export interface RunningProcess {
   /** Its pid, which is also the id of its process group. */
   readonly pid: number;
+  /**
+   * Its start time (clock ticks after boot, /proc/PID/stat field 22) when the runner can tell:
+   * with the pid, an identity that survives pid reuse, checkpointed for recovery. A promise
+   * because reading /proc right after spawn blocks until the child's exec is done.
+   */
+  readonly startTime?: Promise<number | undefined>;
   /** Resolves (never rejects) when the main process has exited. */
   readonly exited: Promise<ProcessExit>;
   /**

@@ -9,8 +9,14 @@
  * statusUpdateRetryMs doubling to statusUpdateRetryMaxMs; reset whenever the oldest update is
  * acknowledged, i.e. the master is making progress) and on every re-registration.
  *
- * All of this state lives in the `streams` map and is plain data (`snapshot()`), which is the
- * seam for checkpointing it to disk when agent recovery arrives.
+ * Checkpoint, then forward (Mesos' order): with a `persist` hook, an update is first written to
+ * the agent's checkpoint and only sent once that write is durable. So whatever the master (and
+ * the framework) has seen is on disk: after a crash the restarted agent re-sends exactly the
+ * unacknowledged updates, with their original uuids, and never invents a second terminal
+ * update for a task whose first one already went out. The checkpoint groups the writes of one
+ * turn of the event loop into one fsync, so this costs latency (one fdatasync), not throughput.
+ * Acknowledgements are persisted too but not waited for: losing one only means a duplicate
+ * (same uuid) after a restart, which frameworks dedupe.
  */
 import { uuidHex, type Clock, type Logger, type TaskStatus, type TimerHandle } from '@agora/core';
 
@@ -24,13 +30,25 @@ export interface StatusUpdateManagerOptions {
   send(frameworkId: string, status: TaskStatus): void;
   /** Called when a task's last pending update was acknowledged. */
   drained?(frameworkId: string, taskId: string): void;
+  /**
+   * Writes an update (or an acknowledgement) to the checkpoint; the promise resolves once it
+   * is durable. @default none (nothing is persisted; updates are sent at once)
+   */
+  persist?(entry: PersistedEntry): Promise<void>;
 }
+
+/** What the status update manager asks the checkpoint to keep. */
+export type PersistedEntry =
+  | { kind: 'update'; frameworkId: string; status: TaskStatus }
+  | { kind: 'ack'; frameworkId: string; taskId: string; uuid: string };
 
 interface UpdateStream {
   frameworkId: string;
   taskId: string;
   pending: TaskStatus[];
   uuids: Set<string>;
+  /** uuids of pending updates not yet durable (never sent before they are). */
+  unsynced: Set<string>;
   backoffMs: number;
   timer: TimerHandle | undefined;
 }
@@ -57,22 +75,56 @@ export class StatusUpdateManager {
    */
   update(frameworkId: string, status: TaskStatus): boolean {
     if (this.closed) return false;
-    const taskId = status.taskId?.value ?? '';
+    const s = this.stream(frameworkId, status.taskId?.value ?? '');
     const id = uuidHex(status.uuid);
-    const key = keyOf(frameworkId, taskId);
-    let s = this.streams.get(key);
-    if (!s) {
-      s = { frameworkId, taskId, pending: [], uuids: new Set(), backoffMs: this.o.retryMs, timer: undefined };
-      this.streams.set(key, s);
-    }
     if (s.uuids.has(id)) return false;
     s.uuids.add(id);
     s.pending.push(status);
-    if (this.connected) {
+    if (this.o.persist) {
+      s.unsynced.add(id);
+      void this.o.persist({ kind: 'update', frameworkId, status }).then(() => {
+        s.unsynced.delete(id);
+        // Batches become durable in order, so every older update of the task is durable (and
+        // sent) already: sending this one now keeps the order.
+        if (!this.connected || this.closed || !s.uuids.has(id) || this.streams.get(keyOf(s.frameworkId, s.taskId)) !== s) return;
+        this.o.send(frameworkId, status);
+        this.arm(s);
+      });
+    } else if (this.connected) {
       this.o.send(frameworkId, status);
       this.arm(s);
     }
     return true;
+  }
+
+  /**
+   * Recovery: puts back an update read from the checkpoint (already durable, maybe already
+   * seen by the framework). It is sent, in order, on the next re-registration.
+   */
+  restore(frameworkId: string, status: TaskStatus): void {
+    const s = this.stream(frameworkId, status.taskId?.value ?? '');
+    const id = uuidHex(status.uuid);
+    if (s.uuids.has(id)) return;
+    s.uuids.add(id);
+    s.pending.push(status);
+  }
+
+  private stream(frameworkId: string, taskId: string): UpdateStream {
+    const key = keyOf(frameworkId, taskId);
+    let s = this.streams.get(key);
+    if (!s) {
+      s = { frameworkId, taskId, pending: [], uuids: new Set(), unsynced: new Set(), backoffMs: this.o.retryMs, timer: undefined };
+      this.streams.set(key, s);
+    }
+    return s;
+  }
+
+  /** Sends the durable prefix of a stream's pending updates, oldest first. */
+  private sendPending(s: UpdateStream): void {
+    for (const u of s.pending) {
+      if (s.unsynced.size > 0 && s.unsynced.has(uuidHex(u.uuid))) break;
+      this.o.send(s.frameworkId, u);
+    }
   }
 
   /** Drops an acknowledged update. Returns false when it was not pending (late or duplicate ack). */
@@ -84,6 +136,8 @@ export class StatusUpdateManager {
     const i = s.pending.findIndex((u) => uuidHex(u.uuid) === id);
     if (i >= 0) s.pending.splice(i, 1);
     s.uuids.delete(id);
+    s.unsynced.delete(id);
+    void this.o.persist?.({ kind: 'ack', frameworkId, taskId, uuid: id });
     if (s.pending.length === 0) {
       s.timer?.cancel();
       this.streams.delete(key);
@@ -120,7 +174,7 @@ export class StatusUpdateManager {
       s.timer = undefined;
       s.backoffMs = this.o.retryMs;
       if (connected) {
-        for (const u of s.pending) this.o.send(s.frameworkId, u);
+        this.sendPending(s);
         this.arm(s);
       }
     }
@@ -144,7 +198,7 @@ export class StatusUpdateManager {
       s.timer = undefined;
       if (!this.connected || s.pending.length === 0) return;
       this.o.logger.debug({ taskId: s.taskId, pending: s.pending.length, backoffMs: s.backoffMs }, 're-sending unacknowledged status updates');
-      for (const u of s.pending) this.o.send(s.frameworkId, u);
+      this.sendPending(s);
       s.backoffMs = Math.min(s.backoffMs * 2, this.o.retryMaxMs);
       this.arm(s);
     }, s.backoffMs);
