@@ -20,13 +20,34 @@ export interface BatchWriterOptions<M = unknown> {
   /** Most messages in one frame. @default 2000 */
   maxBatch?: number;
   /**
-   * Estimated encoded size of a message. When given, a frame is closed before it would pass
+   * Estimated encoded size of a message. A frame is closed before it would pass
    * `maxBatchBytes`, so that several large messages (task results in TaskStatus.data, framework
-   * messages) queued together never exceed gRPC's message limit. @default undefined (count only)
+   * messages) queued together never exceed gRPC's message limit. @default approxBytes
    */
   sizeOf?: (message: M) => number;
-  /** Largest frame in bytes when `sizeOf` is given. @default 8 MiB */
+  /** Largest frame in bytes (estimated with `sizeOf`). @default 8 MiB */
   maxBatchBytes?: number;
+}
+
+/**
+ * A cheap upper-bound-ish estimate of a message's encoded size: a fixed allowance plus the
+ * bytes fields (`data`, uuids) up to three levels down, which is where bulk travels in Agora's
+ * messages (Event.update.status.data, AgentEvent.runTask.task.data, …). Walking the whole
+ * message would cost more than encoding it.
+ */
+export function approxBytes(message: unknown): number {
+  let n = 256;
+  if (!message || typeof message !== 'object') return n;
+  for (const a of Object.values(message)) {
+    if (a instanceof Uint8Array) { n += a.length; continue; }
+    if (!a || typeof a !== 'object' || Array.isArray(a)) continue;
+    for (const b of Object.values(a)) {
+      if (b instanceof Uint8Array) { n += b.length; continue; }
+      if (!b || typeof b !== 'object' || Array.isArray(b)) continue;
+      for (const c of Object.values(b)) if (c instanceof Uint8Array) n += c.length;
+    }
+  }
+  return n;
 }
 
 export class BatchWriter<M, B> {
@@ -35,7 +56,7 @@ export class BatchWriter<M, B> {
   private waitingDrain = false;
   private closed = false;
   private readonly maxBatch: number;
-  private readonly sizeOf: ((message: M) => number) | undefined;
+  private readonly sizeOf: (message: M) => number;
   private readonly maxBatchBytes: number;
 
   constructor(
@@ -44,7 +65,7 @@ export class BatchWriter<M, B> {
     options: BatchWriterOptions<M> = {},
   ) {
     this.maxBatch = options.maxBatch ?? 2000;
-    this.sizeOf = options.sizeOf;
+    this.sizeOf = options.sizeOf ?? (approxBytes as (message: M) => number);
     this.maxBatchBytes = options.maxBatchBytes ?? 8 << 20;
   }
 
@@ -78,7 +99,6 @@ export class BatchWriter<M, B> {
   /** How many queued messages go into the next frame (always at least one). */
   private batchLength(): number {
     const limit = Math.min(this.queue.length, this.maxBatch);
-    if (!this.sizeOf) return limit;
     let bytes = 0;
     for (let i = 0; i < limit; i++) {
       bytes += this.sizeOf(this.queue[i] as M);

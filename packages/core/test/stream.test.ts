@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { BatchWriter } from '@agora/core';
+import { approxBytes } from '../src/stream.js';
 
 /** A transport that accepts `room` frames before it reports itself full. */
 class FakeStream extends EventEmitter {
@@ -51,4 +52,15 @@ test('maxBatch bounds the count per frame', async () => {
   for (let i = 0; i < 5; i++) w.send(i);
   await tick();
   assert.deepEqual(s.frames, [[0, 1], [2, 3], [4]]);
+});
+
+test('by default, bulky data fields close frames early so no frame nears the gRPC limit', async () => {
+  const s = new FakeStream();
+  const w = new BatchWriter<object, { items: number[] }>(s, (items) => ({ items: items.map(() => 0) }));
+  const big = () => ({ type: 6, update: { status: { data: new Uint8Array(5 << 20) } } });
+  w.send(big()); w.send(big()); w.send({ type: 10 });
+  await tick();
+  assert.deepEqual(s.frames.map((f) => f.length), [1, 2]);
+  assert.ok(approxBytes(big()) > 5 << 20);
+  assert.ok(approxBytes({ type: 10 }) < 1024);
 });
