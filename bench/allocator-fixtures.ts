@@ -1,5 +1,5 @@
 /** What bench/allocator.ts needs from the master package, in one place. */
-export { Allocator } from '@agora/master';
+export { Allocator, AllocatorState } from '@agora/master';
 export type { AgentSlot, FrameworkSlot } from '@agora/master';
 
 /** mulberry32, so that synthetic clusters are the same on every run. */

@@ -19,7 +19,7 @@ let dir = '';
 before(async () => {
   dir = tempDir('agora-seed-');
   const port = await freePort();
-  const local = agora(['local', '--port', String(port), '--agent-port', '0', '--work-dir', join(dir, 'agora'), '--resources', 'cpus:2;mem:4096;disk:1000;ports:[33000-33050]']);
+  const local = agora(['local', '--port', String(port), '--agent-port', '0', '--no-apps', '--no-cron', '--work-dir', join(dir, 'agora'), '--resources', 'cpus:2;mem:4096;disk:1000;ports:[33000-33050]']);
   await local.waitFor(/agent listening on/, 30_000);
   master = `127.0.0.1:${port}`;
   // 2500 lines → chunks of 1000 lines: input.txt.0.txt (1000), .1.txt (1000), .2.txt (500).

@@ -2,7 +2,7 @@
  * A small scripted scheduler on the public SDK for integration tests: it launches queued tasks
  * on offers that fit and records every status update per task.
  */
-import { SchedulerDriver, commandTask, offerFits, isTerminalState, resources as R, taskStateName, type Offer, type Resource, type TaskStatus } from '@agora/sdk';
+import { SchedulerDriver, commandTask, offerFits, isTerminalState, resources as R, taskStateName, type FrameworkInfo, type Offer, type Resource, type TaskStatus } from '@agora/sdk';
 
 export interface Wanted {
   name: string;
@@ -25,12 +25,22 @@ export class TestScheduler {
   /** Offers seen, for tests that inspect them. */
   offersSeen = 0;
 
-  constructor(master: string | string[], name = 'test-scheduler', options: { perOffer?: number; refuseSeconds?: number; failoverTimeoutSeconds?: number } = {}) {
+  constructor(master: string | string[], name = 'test-scheduler', options: {
+    perOffer?: number; refuseSeconds?: number; failoverTimeoutSeconds?: number;
+    /** FrameworkInfo capabilities, e.g. PARTITION_AWARE. */
+    capabilities?: FrameworkInfo['capabilities'];
+    /** Re-subscribe as this framework (failover). */
+    frameworkId?: string;
+  } = {}) {
     this.perOffer = options.perOffer;
     const refuseSeconds = options.refuseSeconds ?? 0;
     this.driver = new SchedulerDriver({
       master,
-      framework: { name, failoverTimeoutSeconds: options.failoverTimeoutSeconds ?? 0 },
+      framework: {
+        name, failoverTimeoutSeconds: options.failoverTimeoutSeconds ?? 0,
+        ...(options.capabilities ? { capabilities: options.capabilities } : {}),
+        ...(options.frameworkId ? { id: { value: options.frameworkId } } : {}),
+      },
       callbacks: {
         resourceOffers: (driver, offers) => {
           for (const offer of offers) {

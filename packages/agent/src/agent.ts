@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   AgentCallType,
@@ -70,6 +70,8 @@ export class Agent extends EventEmitter {
   private readonly link: MasterLink;
   private readonly ctx: AgentContext;
   private readonly checkpoint: Checkpoint;
+  /** Set when the master sent SHUTDOWN: the identity is being reset. */
+  private shutdownByMaster = false;
   private readonly watcher: ProcessWatcher;
   private server: grpc.Server | undefined;
   private resources: Resource[] = [];
@@ -196,7 +198,9 @@ export class Agent extends EventEmitter {
 
   private async doStop(): Promise<void> {
     this.stopping = true;
-    this.firstRegistration?.reject(new Error('agent stopped before it registered'));
+    this.firstRegistration?.reject(new Error(this.shutdownByMaster
+      ? 'the master removed this agent (it was marked gone); its identity was reset: start it again to join as a new agent'
+      : 'agent stopped before it registered'));
     this.firstRegistration = undefined;
     let longest = 0;
     for (const t of [...this.state.tasks.values()]) {
@@ -321,8 +325,16 @@ export class Agent extends EventEmitter {
         this.log.warn({ message: ev.error?.message }, 'master reported an error');
         return;
       case AgentEventType.SHUTDOWN:
-        this.log.warn('master told this agent to shut down');
-        void this.stop().then(() => this.emit('shutdown'));
+        // The master removed this agent (e.g. marked it gone after a long partition). Its tasks
+        // were given up, and its identity is refused from now on: kill the tasks, forget the ID
+        // and the checkpoint, so that the next start registers as a new agent (Mesos asks the
+        // operator to wipe the meta dir by hand for the same reason).
+        this.log.warn('master told this agent to shut down; its identity is reset');
+        this.shutdownByMaster = true;
+        void Promise.all([rm(this.idFile(), { force: true }), rm(this.checkpointFile(), { force: true })])
+          .catch((err) => this.log.error({ err }, 'cannot reset the agent identity'))
+          .then(() => this.stop())
+          .then(() => this.emit('shutdown'));
         return;
       default:
         this.log.warn({ type: ev.type }, 'unknown event from master ignored');

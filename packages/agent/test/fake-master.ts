@@ -36,6 +36,8 @@ export class FakeMaster {
   /** ID handed to agents registering without one. */
   nextId = 'agent-fake-1';
   heartbeatIntervalSeconds = 5;
+  /** Answer REGISTER as a master does for an agent it marked gone: SHUTDOWN, then ERROR. */
+  refuseAsGone = false;
   private server = newServer();
   private stream: Stream | undefined;
   private writer: BatchWriter<AgentEvent, agora.v1.AgentEventBatch.$Properties> | undefined;
@@ -58,6 +60,11 @@ export class FakeMaster {
         this.calls.push(c);
         if (c.type === AgentCallType.REGISTER) {
           this.registrations.push(c.register ?? {});
+          if (this.refuseAsGone) {
+            writer.send({ type: AgentEventType.SHUTDOWN });
+            writer.send({ type: AgentEventType.ERROR, error: { message: 'agent was marked gone' } });
+            continue;
+          }
           const id = c.register?.agentInfo?.id?.value || this.nextId;
           writer.send({ type: AgentEventType.REGISTERED, registered: { agentId: { value: id }, masterInfo: { id: 'm', address: this.address }, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds } });
         } else if (c.type === AgentCallType.STATUS_UPDATE) {

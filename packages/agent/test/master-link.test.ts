@@ -70,3 +70,24 @@ test('"no leader elected yet": the agent tries the next master of its list', asy
     rmSync(workDir, { recursive: true, force: true });
   }
 });
+
+test('an agent the master marked gone stops, and forgets its identity so it can rejoin as new', async () => {
+  const { setup } = await import('./helpers.js');
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { startAgent } = await import('@agora/agent');
+  const { silentLogger } = await import('@agora/core');
+  const first = await setup();
+  const idFile = join(first.workDir, 'meta', 'agent-id');
+  for (let i = 0; i < 100 && !existsSync(idFile); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(existsSync(idFile), 'the ID was persisted');
+  await first.agent.stop();
+  first.master.refuseAsGone = true;
+  await assert.rejects(
+    startAgent({ master: first.master.address, port: 0, workDir: first.workDir, resources: 'cpus:1;mem:256', logger: silentLogger() }),
+    /marked gone.*identity was reset/,
+  );
+  assert.ok(!existsSync(idFile), 'the identity was forgotten');
+  assert.equal(first.master.registrations.length, 2, 'no retry loop against a master that refuses it');
+  await first.master.stop();
+});

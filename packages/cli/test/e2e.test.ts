@@ -14,7 +14,7 @@ let master = '';
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'agora-e2e-'));
-  cluster = agoraBackground(['local', '--work-dir', dir, '--port', '0', '--agent-port', '0', '--resources', 'cpus:4;mem:4096;disk:1000;ports:[31000-31099]']);
+  cluster = agoraBackground(['local', '--work-dir', dir, '--port', '0', '--agent-port', '0', '--apps-port', '0', '--cron-port', '0', '--resources', 'cpus:4;mem:4096;disk:1000;ports:[31000-31099]']);
   master = (await cluster.waitFor(/^master listening on (\S+)$/m))[1] as string;
   await cluster.waitFor(/^agent listening on (\S+)/m);
 });

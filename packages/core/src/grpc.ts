@@ -45,6 +45,8 @@ interface RawOperatorClient extends grpc.Client {
   getTasks: Unary<agora.v1.GetTasksRequest.$Properties, agora.v1.GetTasksResponse>;
   getMetrics: Unary<agora.v1.GetMetricsRequest.$Properties, agora.v1.Metrics>;
   teardown: Unary<agora.v1.TeardownRequest.$Properties, agora.v1.TeardownResponse>;
+  drainAgent: Unary<agora.v1.DrainAgentRequest.$Properties, agora.v1.DrainAgentResponse>;
+  reactivateAgent: Unary<agora.v1.ReactivateAgentRequest.$Properties, agora.v1.ReactivateAgentResponse>;
 }
 
 /** One unary call as a promise, with a deadline. */
@@ -85,6 +87,12 @@ export class OperatorClient {
   getTasks(req: agora.v1.GetTasksRequest.$Properties = {}): Promise<agora.v1.GetTasksResponse> { return this.call(this.raw.getTasks, req); }
   getMetrics(): Promise<agora.v1.Metrics> { return this.call(this.raw.getMetrics, {}); }
   teardown(frameworkId: string): Promise<agora.v1.TeardownResponse> { return this.call(this.raw.teardown, { frameworkId: { value: frameworkId } }); }
+  /** Drains an agent: no more offers; tasks still running after `graceSeconds` (default: the master's) are killed. */
+  drainAgent(agentId: string, graceSeconds?: number): Promise<agora.v1.DrainAgentResponse> {
+    return this.call(this.raw.drainAgent, { agentId: { value: agentId }, ...(graceSeconds !== undefined ? { graceSeconds } : {}) });
+  }
+  /** Ends a drain: the agent is offered again. */
+  reactivateAgent(agentId: string): Promise<agora.v1.ReactivateAgentResponse> { return this.call(this.raw.reactivateAgent, { agentId: { value: agentId } }); }
   close(): void { this.raw.close(); }
 }
 

@@ -125,6 +125,13 @@ export class AgentApi {
     const bad = validateAgentInfo(reg?.agentInfo);
     if (bad) return this.refuse(conn, bad);
     const given = idOf(reg?.agentInfo?.id);
+    const gone = given ? this.m.health.refusal(given) : undefined;
+    if (gone) {
+      // Its tasks were reported gone and may run elsewhere by now: it must start afresh.
+      this.m.log.warn({ agentId: given, peer: conn.peer }, 'a gone agent tried to re-register; told to shut down');
+      conn.send({ type: AgentEventType.SHUTDOWN });
+      return this.refuse(conn, gone);
+    }
     const id = given || newId('agent');
     const known = this.m.agents.get(id);
     const info = agora.v1.AgentInfo.decode(agora.v1.AgentInfo.encode(reg?.agentInfo as AgentInfo).finish());
@@ -133,7 +140,8 @@ export class AgentApi {
     conn.state = 'registering';
     // Skip the write when nothing changed (a reconnecting agent), so a reconnect storm costs no I/O.
     const same = known && Buffer.from(agora.v1.AgentInfo.encode(known.info).finish()).equals(Buffer.from(agora.v1.AgentInfo.encode(info).finish()));
-    const durable = same ? Promise.resolve() : this.m.persist([{ type: 'putAgent', agent: { id, info, registeredTime } }]);
+    const record = known ? { ...this.m.agentRecord(known), info } : { id, info, registeredTime };
+    const durable = same ? Promise.resolve() : this.m.persist([{ type: 'putAgent', agent: record }]);
     durable.then(
       () => this.guard(conn, () => this.registered(conn, id, info, registeredTime, reg as NonNullable<AgentCall["register"]>, !!given)),
       (e: Error) => {
@@ -160,7 +168,8 @@ export class AgentApi {
     // A second stream for the same agent replaces the first (the agent reconnected).
     if (agent.active) m.deactivateAgent(agent, 'replaced by a new registration');
     agent.info = info;
-    const unknownFrameworks = this.rebuildTasks(agent, reg);
+    const back = m.health.beforeReregister(agent);
+    const { unknown: unknownFrameworks, readded } = this.rebuildTasks(agent, reg);
     m.ledger.reset(id, info.resources ?? [], m.tasks.usedOn(id));
     agent.sink = conn;
     agent.active = true;
@@ -171,8 +180,10 @@ export class AgentApi {
     conn.state = 'registered';
     if (reregister) m.metrics.agentsReregistered++;
     else m.metrics.agentsRegistered++;
-    conn.send({ type: AgentEventType.REGISTERED, registered: { agentId: { value: id }, masterInfo: m.info, heartbeatIntervalSeconds: m.opts.heartbeatIntervalSeconds } });
+    conn.send({ type: AgentEventType.REGISTERED, registered: { agentId: { value: id }, masterInfo: m.info, heartbeatIntervalSeconds: m.opts.agentHeartbeatIntervalSeconds } });
     for (const fid of unknownFrameworks) conn.send({ type: AgentEventType.SHUTDOWN_FRAMEWORK, shutdownFramework: { frameworkId: { value: fid } } });
+    m.health.afterReregister(agent, back, readded);
+    m.drainer.afterReregister(agent);
     m.log.info({ agentId: id, hostname: info.hostname, resources: resources.formatResources(info.resources ?? []), tasks: m.tasks.countOfAgent(id) }, reregister ? 'agent re-registered' : 'agent registered');
     m.requestAllocation(id);
     const buffered = conn.buffered;
@@ -183,12 +194,14 @@ export class AgentApi {
   /**
    * Makes the task table agree with what the agent reports: reported tasks are (re)added with
    * their latest state; tasks the master had on this agent that it no longer reports are lost.
-   * Returns the frameworks of reported tasks that the master does not know (to be shut down).
-   * The caller then recomputes the agent's ledger from the table.
+   * Returns the frameworks of reported tasks that the master does not know (to be shut down)
+   * and the live tasks it put back in the books. The caller then recomputes the agent's ledger
+   * from the table.
    */
-  private rebuildTasks(agent: AgentEntry, reg: NonNullable<AgentCall["register"]>): Set<string> {
+  private rebuildTasks(agent: AgentEntry, reg: NonNullable<AgentCall["register"]>): { unknown: Set<string>; readded: TaskRecord[] } {
     const m = this.m;
     const unknown = new Set<string>();
+    const readded: TaskRecord[] = [];
     // Start from a clean slate for this agent: detach every live task, forget its executors.
     const previous = new Map(m.tasks.ofAgent(agent.id).map((r) => [r.key, r]));
     for (const rec of previous.values()) {
@@ -237,21 +250,24 @@ export class AgentApi {
       };
       previous.delete(key);
       m.trackTask(rec);
+      readded.push(rec);
       if (rec.state !== state) m.tasks.setState(rec, state, latest);
     }
     m.tasks.pruneIdleExecutors(agent.id);
     for (const rec of previous.values()) {
       // The agent no longer has it: the RUN_TASK was lost, or the agent lost its state.
-      const status = m.masterStatus(rec.taskId, TaskState.TASK_LOST, TaskStatusReason.REASON_AGENT_RESTARTED, `agent ${agent.id} re-registered without task '${rec.taskId}'`, agent.id, rec.executorId);
-      rec.state = TaskState.TASK_LOST;
-      rec.task.state = TaskState.TASK_LOST;
+      // Partition-aware frameworks never get TASK_LOST: for them the task is definitely GONE.
+      const fw = m.frameworks.get(rec.frameworkId);
+      const state = fw?.partitionAware ? TaskState.TASK_GONE : TaskState.TASK_LOST;
+      const status = m.masterStatus(rec.taskId, state, TaskStatusReason.REASON_AGENT_RESTARTED, `agent ${agent.id} re-registered without task '${rec.taskId}'`, agent.id, rec.executorId);
+      rec.state = state;
+      rec.task.state = state;
       rec.task.statuses = [status];
       m.tasks.archive(rec);
-      m.metrics.countTerminal(taskStateName(TaskState.TASK_LOST));
-      const fw = m.frameworks.get(rec.frameworkId);
+      m.metrics.countTerminal(taskStateName(state));
       if (fw) m.sendUpdate(fw, status);
     }
-    return unknown;
+    return { unknown, readded };
   }
 
   // ---------------------------------------------------------------- STATUS_UPDATE

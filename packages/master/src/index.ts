@@ -18,7 +18,7 @@ export { LeaderElection } from './leader-election.js';
 export type { LeaderElectionOptions, Fence } from './leader-election.js';
 export type { Registry, RegistrySnapshot, RegistryOperation, FrameworkRecord, AgentRecord, RoleRecord, ReservationRecord } from './registry.js';
 export {
-  Allocator, allocate, createSorter, DrfSorter, RandomSorter, PrioritySorter, RoundRobinSorter, SORTER_NAMES, isAllocatable, MIN_ALLOCATABLE,
+  Allocator, AllocatorState, allocate, createSorter, DrfSorter, RandomSorter, PrioritySorter, RoundRobinSorter, SORTER_NAMES, isAllocatable, MIN_ALLOCATABLE,
   dominantShareOf, explain, planPreemption, validateRoleName,
 } from './allocator/index.js';
 export type {

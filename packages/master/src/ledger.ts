@@ -61,6 +61,11 @@ export class Ledger {
   readonly totals: Scalars = new Map();
   /** Active agents whose `available` is worth offering. */
   readonly offerable = new Set<string>();
+  /**
+   * Agents not to offer although active (draining): they still count in the totals, as a
+   * drained agent still belongs to the cluster.
+   */
+  private readonly paused = new Set<string>();
 
   get(agentId: string): AgentAccount | undefined {
     return this.accounts.get(agentId);
@@ -88,6 +93,23 @@ export class Ledger {
     if (acct.active) addScalars(this.totals, acct.total, 1);
     this.refresh(acct);
     return acct;
+  }
+
+  /** Stops (true) or resumes (false) offering an agent without touching its totals. */
+  setPaused(agentId: string, paused: boolean): void {
+    if (paused) this.paused.add(agentId);
+    else this.paused.delete(agentId);
+    const acct = this.accounts.get(agentId);
+    if (acct) this.refresh(acct);
+  }
+
+  /** Forgets an agent (it is gone): its account, reservations and pause. */
+  remove(agentId: string): void {
+    this.setActive(agentId, false);
+    this.accounts.delete(agentId);
+    this.offerable.delete(agentId);
+    this.dynamic.delete(agentId);
+    this.paused.delete(agentId);
   }
 
   setActive(agentId: string, active: boolean): void {
@@ -137,7 +159,7 @@ export class Ledger {
   }
 
   private refresh(acct: AgentAccount): void {
-    if (acct.active && isAllocatable(acct.available)) this.offerable.add(acct.agentId);
+    if (acct.active && !this.paused.has(acct.agentId) && isAllocatable(acct.available)) this.offerable.add(acct.agentId);
     else this.offerable.delete(acct.agentId);
   }
 }

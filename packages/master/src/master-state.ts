@@ -19,11 +19,16 @@ import type { CompiledMasterOptions } from './options.js';
 import type { RegistryOperation, RegistrySnapshot, RoleRecord } from './registry.js';
 import { TaskTable, type TaskRecord } from './tasks.js';
 import { Preemptor } from './preemptor.js';
+import { AgentHealth } from './agent-health.js';
+import { Drainer } from './drain.js';
+import { Reconciler } from './reconciliation.js';
+import type { AgentRecord } from './registry.js';
+import type { FailureHost } from './failure-host.js';
 
 /** Seconds since the epoch, as the wire carries time. */
 export const seconds = (ms: number): number => ms / 1000;
 
-export class MasterState {
+export class MasterState implements FailureHost {
   readonly log: Logger;
   readonly clock: Clock;
   readonly metrics = new MasterMetrics();
@@ -33,6 +38,16 @@ export class MasterState {
   readonly frameworks = new Map<string, FrameworkEntry>();
   readonly agents = new Map<string, AgentEntry>();
   readonly allocator: Allocator;
+  /** Agents marked GONE: ID → seconds since the epoch (refused if they come back). */
+  readonly goneAgents = new Map<string, number>();
+  /** Agents known from the registry that have not re-registered since this master started leading. */
+  readonly recoveringAgents = new Set<string>();
+  /** Failure detection: reachable → unreachable → gone, and returning agents. */
+  readonly health: AgentHealth;
+  /** Reconciliation answers, held while recovering agents may hold the task. */
+  readonly reconciler: Reconciler;
+  /** Maintenance drains. */
+  readonly drainer: Drainer;
   /** Applies preemption decisions (only with the `preemption: 'on'` option). */
   readonly preemptor: Preemptor | undefined;
   /** Operator role settings (weight, quota) by role, as the registry holds them. */
@@ -58,6 +73,9 @@ export class MasterState {
     this.tasks = new TaskTable(opts.maxCompletedTasks);
     this.allocator = new Allocator({ sorter: opts.sorter, agentOrder: opts.agentOrder });
     this.preemptor = opts.preemption ? new Preemptor(this) : undefined;
+    this.health = new AgentHealth(this);
+    this.reconciler = new Reconciler(this);
+    this.drainer = new Drainer(this);
   }
 
   // ---------------------------------------------------------------- lifecycle and timers
@@ -87,18 +105,15 @@ export class MasterState {
     this.intervalTimer?.cancel();
     this.heartbeatTimer?.cancel();
     this.preemptor?.stop();
+    this.drainer.stop();
     for (const fw of this.frameworks.values()) fw.failoverTimer?.cancel();
     for (const o of this.offers.all()) o.timer?.cancel();
   }
 
-  /** Agents silent past the ping timeout become inactive; expired filters are dropped. */
+  /** Agents silent past the ping timeout become unreachable (then gone); expired filters are dropped. */
   housekeeping(): void {
     const now = this.clock.now();
-    for (const agent of this.agents.values()) {
-      if (agent.active && now - agent.lastSeenMs > this.opts.agentPingTimeoutMs) {
-        this.deactivateAgent(agent, `no heartbeat for ${Math.round((now - agent.lastSeenMs) / 1000)} s`);
-      }
-    }
+    this.health.check(now);
     for (const fw of this.frameworks.values()) {
       for (const [agentId, f] of fw.filters) if (f.until <= now) fw.filters.delete(agentId);
     }
@@ -140,6 +155,21 @@ export class MasterState {
     this.persist([{ type: 'putReservations', reservations: { agentId, resources: dyn } }]).catch((e: Error) => {
       this.log.error({ agentId, err: e.message }, 'registry: could not store reservations');
     });
+  }
+
+  agentSettled(agentId: string): void {
+    this.reconciler.agentSettled(agentId);
+  }
+
+  agentGone(agent: AgentEntry): void {
+    this.drainer.forget(agent);
+  }
+
+  /** The registry record of an agent as it stands (identity and drain). */
+  agentRecord(agent: AgentEntry): AgentRecord {
+    const rec: AgentRecord = { id: agent.id, info: agent.info, registeredTime: agent.registeredTime };
+    if (agent.drain) rec.drain = { deadline: seconds(agent.drain.deadline) };
+    return rec;
   }
 
   /** Commits registry operations; resolves once durable. */
@@ -340,6 +370,7 @@ export class MasterState {
   /** Sends an UPDATE to a framework (dropped when it is disconnected). */
   sendUpdate(fw: FrameworkEntry, status: TaskStatus): void {
     this.preemptor?.rewrite(fw.id, status);
+    this.drainer.rewrite(fw.id, status);
     fw.send({ type: EventType.UPDATE, update: { status } });
   }
 
@@ -407,7 +438,10 @@ export class MasterState {
 
   // ---------------------------------------------------------------- agents
 
-  /** Stream closed or ping timeout: offers on it are rescinded; its tasks stay. */
+  /**
+   * Stream closed, or the first step of marking it unreachable: offers on it are rescinded and
+   * its stream closed; its tasks stay (AgentHealth decides what happens to them, and when).
+   */
   deactivateAgent(agent: AgentEntry, why: string): void {
     if (!agent.active) return;
     agent.active = false;

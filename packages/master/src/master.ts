@@ -104,8 +104,15 @@ export class Master {
       s.frameworks.set(rec.id, fw);
     }
     for (const rec of snapshot.agents) {
-      s.agents.set(rec.id, new AgentEntry(rec.id, rec.info, rec.registeredTime));
+      // A tombstone: the agent was GONE; kept only to refuse it should it come back.
+      if (rec.goneTime !== undefined) {
+        s.health.restoreGone(rec);
+        continue;
+      }
+      const agent = new AgentEntry(rec.id, rec.info, rec.registeredTime);
+      s.agents.set(rec.id, agent);
       s.ledger.reset(rec.id, rec.info.resources ?? [], []);
+      if (rec.drain) s.drainer.apply(agent, rec.drain.deadline * 1000);
     }
     return snapshot;
   }
@@ -133,6 +140,8 @@ export class Master {
     const graceSeconds = Math.max(RECOVERY_GRACE_SECONDS, this.opts.agentPingTimeoutMs / 1000);
     // Failover clocks of recovered frameworks run from now (they could not reconnect while we were down).
     for (const fw of s.frameworks.values()) s.startFailover(fw, Math.max(fw.info.failoverTimeoutSeconds ?? 0, graceSeconds));
+    // Known agents get agentReregisterTimeoutSeconds from now; reconciliation about them waits.
+    s.health.beginRecovery();
     s.startTimers();
     this.opts.logger.info({ address: this.address, frameworks: snapshot.frameworks.length, agents: snapshot.agents.length }, 'master started');
   }

@@ -22,6 +22,13 @@ export class MasterMetrics {
   agentsRegistered = 0;
   agentsReregistered = 0;
   agentsDeactivated = 0;
+  /** Marked unreachable (silent past the ping timeout, or not back after a master restart). */
+  agentsUnreachable = 0;
+  /** Back after being unreachable. */
+  agentsReachableAgain = 0;
+  agentsGone = 0;
+  /** Reconciliation questions held while a recovering agent might still hold the task. */
+  reconciliationsHeld = 0;
   frameworksSubscribed = 0;
   frameworksTornDown = 0;
   /** Terminal task states seen, by state name. */
@@ -59,6 +66,10 @@ export class MasterMetrics {
       ['master/agents_registered', this.agentsRegistered],
       ['master/agents_reregistered', this.agentsReregistered],
       ['master/agents_deactivated', this.agentsDeactivated],
+      ['master/agents_unreachable', this.agentsUnreachable],
+      ['master/agents_reachable_again', this.agentsReachableAgain],
+      ['master/agents_gone', this.agentsGone],
+      ['master/reconciliations_held', this.reconciliationsHeld],
       ['master/frameworks_subscribed', this.frameworksSubscribed],
       ['master/frameworks_torn_down', this.frameworksTornDown],
     ];

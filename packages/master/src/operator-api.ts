@@ -9,6 +9,11 @@ import { dominantShareOf } from './allocator/index.js';
 import type { MasterState } from './master-state.js';
 import { explainOffers, roleRecordFrom, roleStates } from './roles-view.js';
 
+const R = agora.v1.AgentState.Reachability;
+const REACHABILITY = { reachable: R.REACHABLE, disconnected: R.DISCONNECTED, unreachable: R.UNREACHABLE, recovering: R.RECOVERING } as const;
+const D = agora.v1.AgentState.Drain;
+const DRAIN = { none: D.NOT_DRAINING, draining: D.DRAINING, drained: D.DRAINED } as const;
+
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
 
 export class OperatorApi {
@@ -59,6 +64,15 @@ export class OperatorApi {
         return { role: roleStates(this.m).find((r) => r.name === rec.role) ?? { name: rec.role, weight: rec.weight ?? 1 } };
       }),
       explainOffers: this.handle('ExplainOffers', (req: agora.v1.ExplainOffersRequest) => explainOffers(this.m, req)),
+      drainAgent: this.handleAsync('DrainAgent', async (req: agora.v1.DrainAgentRequest) => {
+        const grace = Object.prototype.hasOwnProperty.call(req, 'graceSeconds') ? req.graceSeconds ?? undefined : undefined;
+        const agent = await this.m.drainer.drain(idOf(req.agentId), grace);
+        return { agent: this.agentState(agent) };
+      }),
+      reactivateAgent: this.handleAsync('ReactivateAgent', async (req: agora.v1.ReactivateAgentRequest) => {
+        const agent = await this.m.drainer.reactivate(idOf(req.agentId));
+        return { agent: this.agentState(agent) };
+      }),
       teardown: this.handle('Teardown', (req: agora.v1.TeardownRequest) => {
         const id = idOf(req.frameworkId);
         const fw = this.m.frameworks.get(id);
@@ -81,6 +95,10 @@ export class OperatorApi {
       registeredTime: a.registeredTime,
       lastHeartbeat: a.lastHeartbeat,
       taskCount: this.m.tasks.countOfAgent(a.id),
+      reachability: REACHABILITY[a.reachability],
+      drain: DRAIN[this.m.drainer.stateOf(a) ?? 'none'],
+      unreachableTime: a.unreachableSince !== undefined ? a.unreachableSince / 1000 : 0,
+      drainDeadline: a.drain ? a.drain.deadline / 1000 : 0,
     };
   }
 
@@ -138,13 +156,24 @@ export class OperatorApi {
   metrics(): [string, number][] {
     const m = this.m;
     let agentsActive = 0;
-    for (const a of m.agents.values()) if (a.active) agentsActive++;
+    let agentsUnreachable = 0;
+    let agentsDraining = 0;
+    for (const a of m.agents.values()) {
+      if (a.active) agentsActive++;
+      if (a.unreachableSince !== undefined) agentsUnreachable++;
+      if (a.drain) agentsDraining++;
+    }
     let fwConnected = 0;
     for (const f of m.frameworks.values()) if (f.connected) fwConnected++;
     const out: [string, number][] = [
       ['master/uptime_secs', (m.clock.now() - m.startedAt) / 1000],
       ['master/agents_active', agentsActive],
       ['master/agents_inactive', m.agents.size - agentsActive],
+      ['master/agents_unreachable_now', agentsUnreachable],
+      ['master/agents_recovering', m.health.recovering.size],
+      ['master/agents_draining', agentsDraining],
+      ['master/agents_gone_known', m.health.gone.size],
+      ['master/reconciliations_pending', m.reconciler.pending],
       ['master/frameworks_active', fwConnected],
       ['master/frameworks_disconnected', m.frameworks.size - fwConnected],
       ['master/offers_outstanding', m.offers.size],

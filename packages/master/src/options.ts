@@ -25,8 +25,28 @@ export interface MasterOptions {
   logger?: Logger;
   /** Seconds an offer stays outstanding before it is rescinded. @default 60 */
   offerTimeoutSeconds?: number;
-  /** Seconds of silence after which an agent is marked inactive. @default 10 */
+  /**
+   * Seconds of silence (no heartbeat, or a closed stream without re-registration) after which
+   * an agent is UNREACHABLE: its tasks are reported TASK_UNREACHABLE to partition-aware
+   * frameworks and TASK_LOST to the others. Agents heartbeat at a third of it (or more often).
+   * @default 10
+   */
   agentPingTimeoutSeconds?: number;
+  /**
+   * After a master (re)start or failover, seconds the agents known from the registry have to
+   * re-register before they are UNREACHABLE. Until then explicit reconciliation of tasks that
+   * may be on them is held (answered once the agent is back or the timeout passes), never
+   * TASK_LOST. @default 60
+   */
+  agentReregisterTimeoutSeconds?: number;
+  /**
+   * Seconds an agent may stay UNREACHABLE before it is GONE: its tasks become TASK_GONE
+   * (partition-aware frameworks), it leaves the registry's admitted agents and is told to shut
+   * down if it ever comes back. 0: never. @default 600
+   */
+  agentGoneSeconds?: number;
+  /** Grace period of `DrainAgent` when the request gives none (seconds). @default 60 */
+  drainGraceSeconds?: number;
   /** Seconds between HEARTBEAT events to schedulers; also the agents' heartbeat interval. @default 5 */
   heartbeatIntervalSeconds?: number;
   /** Milliseconds allocation waits to batch events after the first one. @default 5 */
@@ -72,6 +92,16 @@ export interface MasterOptions {
   onLeadershipLost?: (reason: string) => void;
 }
 
+/**
+ * Mesos waits 10 min (`agent_reregister_timeout`) for large clusters whose agents back off for
+ * long; ours reconnect within seconds (backoff ≤ 5 s), so a minute covers a failover with room.
+ */
+export const DEFAULT_AGENT_REREGISTER_TIMEOUT_SECONDS = 60;
+/** Unreachable for 10 min: long enough for a reboot or a network repair, short enough to free the books. */
+export const DEFAULT_AGENT_GONE_SECONDS = 600;
+/** A drain lets tasks finish for a minute before killing what is left. */
+export const DEFAULT_DRAIN_GRACE_SECONDS = 60;
+
 /** MasterOptions with every default filled in and durations in milliseconds. */
 export interface CompiledMasterOptions {
   host: string;
@@ -82,6 +112,12 @@ export interface CompiledMasterOptions {
   logger: Logger;
   offerTimeoutMs: number;
   agentPingTimeoutMs: number;
+  agentReregisterTimeoutMs: number;
+  /** 0: agents are never marked GONE. */
+  agentGoneMs: number;
+  drainGraceSeconds: number;
+  /** Heartbeat interval given to agents: ≤ a third of the ping timeout, so one late beat is no failure. */
+  agentHeartbeatIntervalSeconds: number;
   heartbeatIntervalSeconds: number;
   heartbeatIntervalMs: number;
   allocationBatchMs: number;
@@ -126,6 +162,7 @@ export function compileOptions(o: MasterOptions = {}): CompiledMasterOptions {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`master option port must be an integer 0-65535, got ${String(o.port)}`);
   const workDir = o.workDir ?? join(DEFAULTS.workDir, 'master');
   const heartbeatIntervalSeconds = positive('heartbeatIntervalSeconds', o.heartbeatIntervalSeconds, DEFAULTS.heartbeatIntervalSeconds);
+  const agentPingTimeoutSeconds = positive('agentPingTimeoutSeconds', o.agentPingTimeoutSeconds, DEFAULTS.agentPingTimeoutSeconds);
   return {
     host: o.host ?? DEFAULTS.bindHost,
     port,
@@ -134,7 +171,11 @@ export function compileOptions(o: MasterOptions = {}): CompiledMasterOptions {
     clock: o.clock ?? systemClock,
     logger: o.logger ?? createLogger('agora-master'),
     offerTimeoutMs: positive('offerTimeoutSeconds', o.offerTimeoutSeconds, DEFAULTS.offerTimeoutSeconds) * 1000,
-    agentPingTimeoutMs: positive('agentPingTimeoutSeconds', o.agentPingTimeoutSeconds, DEFAULTS.agentPingTimeoutSeconds) * 1000,
+    agentPingTimeoutMs: agentPingTimeoutSeconds * 1000,
+    agentReregisterTimeoutMs: positive('agentReregisterTimeoutSeconds', o.agentReregisterTimeoutSeconds, DEFAULT_AGENT_REREGISTER_TIMEOUT_SECONDS) * 1000,
+    agentGoneMs: nonNegative('agentGoneSeconds', o.agentGoneSeconds, DEFAULT_AGENT_GONE_SECONDS) * 1000,
+    drainGraceSeconds: nonNegative('drainGraceSeconds', o.drainGraceSeconds, DEFAULT_DRAIN_GRACE_SECONDS),
+    agentHeartbeatIntervalSeconds: Math.min(heartbeatIntervalSeconds, agentPingTimeoutSeconds / 3),
     heartbeatIntervalSeconds,
     heartbeatIntervalMs: heartbeatIntervalSeconds * 1000,
     allocationBatchMs: nonNegative('allocationBatchMs', o.allocationBatchMs, DEFAULTS.allocationBatchMs),

@@ -22,7 +22,7 @@ import type { Etcd3, IOperation } from 'etcd3';
 import { Range } from 'etcd3';
 import { agora, type Resource } from '@agora/core';
 import type { Fence } from './leader-election.js';
-import type { AgentRecord, FrameworkRecord, Registry, RegistryOperation, RegistrySnapshot, RoleRecord } from './registry.js';
+import { agentExtras, type AgentRecord, type FrameworkRecord, type Registry, type RegistryOperation, type RegistrySnapshot, type RoleRecord } from './registry.js';
 
 /** Options of an EtcdRegistry. */
 export interface EtcdRegistryOptions {
@@ -57,6 +57,8 @@ interface StoredRecord {
   id: string;
   registeredTime: number;
   info: string;
+  goneTime?: number;
+  drain?: { deadline: number };
 }
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
@@ -193,7 +195,7 @@ export class EtcdRegistry implements Registry {
       }
       case 'putAgent': {
         const a = op.agent;
-        return JSON.stringify({ id: a.id, registeredTime: a.registeredTime, info: b64(agora.v1.AgentInfo.encode(a.info).finish()) } satisfies StoredRecord);
+        return JSON.stringify({ id: a.id, registeredTime: a.registeredTime, info: b64(agora.v1.AgentInfo.encode(a.info).finish()), ...agentExtras(a) } satisfies StoredRecord);
       }
       case 'putRole': return JSON.stringify(op.role);
       case 'putReservations': {
@@ -221,7 +223,7 @@ export class EtcdRegistry implements Registry {
       const f: FrameworkRecord = { id: rec.id, registeredTime: rec.registeredTime, info: agora.v1.FrameworkInfo.decode(unb64(rec.info)) };
       into.frameworks.push(f);
     } else if (rest.startsWith('agents/')) {
-      const a: AgentRecord = { id: rec.id, registeredTime: rec.registeredTime, info: agora.v1.AgentInfo.decode(unb64(rec.info)) };
+      const a: AgentRecord = { id: rec.id, registeredTime: rec.registeredTime, info: agora.v1.AgentInfo.decode(unb64(rec.info)), ...agentExtras(raw as AgentRecord) };
       into.agents.push(a);
     } else if (rest.startsWith('roles/')) {
       (into.roles ??= []).push(raw as RoleRecord);

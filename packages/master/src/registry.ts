@@ -25,6 +25,27 @@ export interface AgentRecord {
   info: AgentInfo;
   /** Seconds since the epoch. */
   registeredTime: number;
+  /**
+   * Seconds since the epoch when it was marked GONE (unreachable too long). A gone agent is no
+   * longer admitted: the record stays only so that the agent is refused if it ever comes back.
+   */
+  goneTime?: number;
+  /** Being drained (`DrainAgent`): tasks still running at `deadline` (seconds since the epoch) are killed. */
+  drain?: AgentDrainRecord;
+}
+
+/** The drain of one agent, as the registry keeps it. */
+export interface AgentDrainRecord {
+  /** Seconds since the epoch. */
+  deadline: number;
+}
+
+/** The optional parts of an agent record, as plain JSON (every backend stores them alike). */
+export function agentExtras(a: AgentRecord): { goneTime?: number; drain?: AgentDrainRecord } {
+  const out: { goneTime?: number; drain?: AgentDrainRecord } = {};
+  if (typeof a.goneTime === 'number') out.goneTime = a.goneTime;
+  if (a.drain && typeof a.drain.deadline === 'number') out.drain = { deadline: a.drain.deadline };
+  return out;
 }
 
 /**
@@ -138,7 +159,7 @@ export function encodeSnapshot(s: RegistrySnapshot): string {
   return JSON.stringify({
     version: 1,
     frameworks: s.frameworks.map((f) => ({ id: f.id, registeredTime: f.registeredTime, info: b64(agora.v1.FrameworkInfo.encode(f.info).finish()) })),
-    agents: s.agents.map((a) => ({ id: a.id, registeredTime: a.registeredTime, info: b64(agora.v1.AgentInfo.encode(a.info).finish()) })),
+    agents: s.agents.map((a) => ({ id: a.id, registeredTime: a.registeredTime, info: b64(agora.v1.AgentInfo.encode(a.info).finish()), ...agentExtras(a) })),
     roles: s.roles ?? [],
     reservations: (s.reservations ?? []).map((r) => ({ agentId: r.agentId, resources: r.resources.map((x) => b64(agora.v1.Resource.encode(x).finish())) })),
   });
@@ -147,14 +168,14 @@ export function encodeSnapshot(s: RegistrySnapshot): string {
 /** Inverse of encodeSnapshot. Throws an Error saying what is wrong with the text. */
 export function decodeSnapshot(text: string): RegistrySnapshot {
   const raw = JSON.parse(text) as {
-    version?: number; frameworks?: { id: string; registeredTime: number; info: string }[]; agents?: { id: string; registeredTime: number; info: string }[];
+    version?: number; frameworks?: { id: string; registeredTime: number; info: string }[]; agents?: ({ id: string; registeredTime: number; info: string } & Pick<AgentRecord, 'goneTime' | 'drain'>)[];
     roles?: RoleRecord[]; reservations?: { agentId: string; resources: string[] }[];
   };
   if (raw.version !== 1) throw new Error(`registry version ${String(raw.version)} is not supported (expected 1)`);
   const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
   return {
     frameworks: (raw.frameworks ?? []).map((f) => ({ id: f.id, registeredTime: f.registeredTime, info: agora.v1.FrameworkInfo.decode(bytes(f.info)) })),
-    agents: (raw.agents ?? []).map((a) => ({ id: a.id, registeredTime: a.registeredTime, info: agora.v1.AgentInfo.decode(bytes(a.info)) })),
+    agents: (raw.agents ?? []).map((a) => ({ id: a.id, registeredTime: a.registeredTime, info: agora.v1.AgentInfo.decode(bytes(a.info)), ...agentExtras(a as AgentRecord) })),
     roles: raw.roles ?? [],
     reservations: (raw.reservations ?? []).map((r) => ({ agentId: r.agentId, resources: r.resources.map((x) => agora.v1.Resource.toObject(agora.v1.Resource.decode(bytes(x)), { defaults: false }) as Resource) })),
   };

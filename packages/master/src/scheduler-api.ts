@@ -5,7 +5,7 @@
  * scheduler sends can throw out of this module.
  */
 import {
-  agora, AgentEventType, CallType, EventType, OperationType, TaskState, TaskStatusReason, idOf, isTerminalState, resources,
+  agora, AgentEventType, CallType, EventType, OperationType, TaskState, TaskStatusReason, idOf, resources,
   type Call, type Event, type ExecutorInfo, type FrameworkInfo, type grpc, type Resource, type TaskInfo,
 } from '@agora/core';
 import { FrameworkEntry } from './frameworks.js';
@@ -486,40 +486,9 @@ export class SchedulerApi {
     // A disconnected agent re-sends the update on re-registration and it is acknowledged then.
   }
 
+  /** RECONCILE: answered by the Reconciler (reconciliation.ts), which may hold questions during recovery. */
   private reconcile(_conn: SchedulerConnection, fw: FrameworkEntry, call: Call): void {
-    const asked = call.reconcile?.tasks ?? [];
-    const R = TaskStatusReason.REASON_RECONCILIATION;
-    if (asked.length === 0) {
-      for (const rec of this.m.tasks.ofFramework(fw.id)) {
-        this.m.sendUpdate(fw, this.reconciled(rec));
-      }
-      return;
-    }
-    for (const t of asked) {
-      const taskId = idOf(t.taskId);
-      const rec = this.m.tasks.get(fw.id, taskId);
-      if (rec) {
-        this.m.sendUpdate(fw, this.reconciled(rec));
-        continue;
-      }
-      const done = this.m.tasks.getCompleted(fw.id, taskId);
-      if (done && isTerminalState(done.state)) {
-        this.m.sendUpdate(fw, this.m.masterStatus(taskId, done.state ?? TaskState.TASK_LOST, R, 'reconciliation: task is terminal', idOf(done.agentId), idOf(done.executorId)));
-        continue;
-      }
-      const state = fw.partitionAware ? TaskState.TASK_UNKNOWN : TaskState.TASK_LOST;
-      this.m.sendUpdate(fw, this.m.masterStatus(taskId, state, R, `reconciliation: task '${taskId}' is unknown to the master`, idOf(t.agentId)));
-    }
-  }
-
-  private reconciled(rec: TaskRecord): agora.v1.TaskStatus.$Properties {
-    const s = this.m.masterStatus(rec.taskId, rec.state, TaskStatusReason.REASON_RECONCILIATION, 'reconciliation', rec.agentId, rec.executorId);
-    if (rec.latest) {
-      if (rec.latest.message) s.message = rec.latest.message;
-      if (rec.latest.healthy != null) s.healthy = rec.latest.healthy;
-      if (rec.latest.data && rec.latest.data.length) s.data = rec.latest.data;
-    }
-    return s;
+    this.m.reconciler.reconcile(fw, call.reconcile?.tasks ?? []);
   }
 
   private message(conn: SchedulerConnection, fw: FrameworkEntry, call: Call): void {

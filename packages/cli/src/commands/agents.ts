@@ -11,6 +11,19 @@ export function fmtAttributes(attrs: readonly Attribute[] | null | undefined): s
   }).join(';') || '-';
 }
 
+/** REACHABLE / DISCONNECTED / UNREACHABLE / RECOVERING, as the master sees the agent. */
+export function reachabilityName(a: agora.v1.AgentState.$Properties | null | undefined): string {
+  const r = a?.reachability ?? 0;
+  if (r === 0) return a?.active ? 'REACHABLE' : 'INACTIVE';
+  return agora.v1.AgentState.Reachability[r] ?? String(r);
+}
+
+/** '' / DRAINING / DRAINED. */
+export function drainName(a: agora.v1.AgentState.$Properties | null | undefined): string {
+  const d = a?.drain ?? 0;
+  return d === 0 ? '' : agora.v1.AgentState.Drain[d] ?? String(d);
+}
+
 export default class AgentsCommand extends BaseCommand {
   static override summary = 'List the agents known to the master.';
   static override examples = ['<%= config.bin %> agents', '<%= config.bin %> agents --json'];
@@ -29,12 +42,12 @@ export default class AgentsCommand extends BaseCommand {
       return;
     }
     this.log(renderTable(
-      ['ID', 'HOSTNAME', 'ADDRESS', 'ACTIVE', 'TASKS', 'RESOURCES', 'ALLOCATED', 'ATTRIBUTES', 'HEARTBEAT'],
+      ['ID', 'HOSTNAME', 'ADDRESS', 'STATE', 'TASKS', 'RESOURCES', 'ALLOCATED', 'ATTRIBUTES', 'HEARTBEAT'],
       agents.map((a) => [
         idOf(a.agentInfo?.id),
         a.agentInfo?.hostname ?? '',
         a.agentInfo?.address ?? '',
-        a.active ? 'yes' : 'no',
+        [reachabilityName(a), drainName(a)].filter(Boolean).join(' '),
         String(a.taskCount ?? 0),
         fmtResources(a.totalResources),
         fmtResources(a.allocatedResources),

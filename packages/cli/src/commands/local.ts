@@ -6,6 +6,7 @@ import { UserError, oneLine } from '../errors.js';
 import { checkResources, logLevelFlag, portFlag } from '../flags.js';
 import { startAgent, startMaster, type AgentHandle, type MasterHandle } from '../peers.js';
 import { allocatorFlags, allocatorOptions } from '../allocator-flags.js';
+import { failureFlags, failureOptions } from '../failure-flags.js';
 import { exitSoonIfStuck, waitForSignal } from '../wait-signal.js';
 
 export default class LocalCommand extends BaseCommand {
@@ -21,7 +22,12 @@ export default class LocalCommand extends BaseCommand {
     attributes: Flags.string({ summary: 'Agent attributes.', helpValue: '"rack:r1"' }),
     'work-dir': Flags.string({ summary: 'Directory of the registry and the sandboxes.', default: DEFAULTS.workDir }),
     ...allocatorFlags,
+    ...failureFlags,
     'log-level': logLevelFlag,
+    apps: Flags.boolean({ summary: 'Start the long-running services framework (REST API) too.', default: true, allowNo: true }),
+    'apps-port': portFlag({ summary: 'Long-running framework REST API port (0: any free port).', default: 8080 }),
+    cron: Flags.boolean({ summary: 'Start the cron (recurring jobs) framework (REST API) too.', default: true, allowNo: true }),
+    'cron-port': portFlag({ summary: 'Cron framework REST API port (0: any free port).', default: 4400 }),
   };
 
   async run(): Promise<void> {
@@ -35,11 +41,13 @@ export default class LocalCommand extends BaseCommand {
     const level = flags['log-level'] ?? 'warn';
     let master: MasterHandle | undefined;
     let agent: AgentHandle | undefined;
+    let apps: { stop(): Promise<void> } | undefined;
+    let cron: { stop(): Promise<void> } | undefined;
     let stopping: Promise<NodeJS.Signals> | undefined;
     try {
       // Listen for signals from the start: Ctrl-C while starting still stops cleanly.
       stopping = waitForSignal();
-      master = await startMaster({ host: flags.host, port: flags.port, workDir: join(workDir, 'master'), logger: createLogger('master', level), ...allocatorOptions(flags) });
+      master = await startMaster({ host: flags.host, port: flags.port, workDir: join(workDir, 'master'), logger: createLogger('master', level), ...allocatorOptions(flags), ...failureOptions(flags) });
       process.stdout.write(`master listening on ${master.address}\n`);
       agent = await startAgent({
         master: master.address,
@@ -52,11 +60,25 @@ export default class LocalCommand extends BaseCommand {
       });
       process.stdout.write(`agent listening on ${agent.address}${agent.agentId ? ` (${agent.agentId})` : ''}\n`);
       process.stdout.write(`work dir ${workDir}\n`);
+      if (flags.apps) {
+        const { startLongRunning } = await import('@agora/long-running');
+        const lr = await startLongRunning({ master: master.address, workDir: join(workDir, 'long-running'), host: flags.host, port: flags['apps-port'], logger: createLogger('long-running', level) });
+        apps = lr;
+        process.stdout.write(`long-running api listening on ${lr.address}\n`);
+      }
+      if (flags.cron) {
+        const { startCron } = await import('@agora/cron');
+        const c = await startCron({ master: master.address, workDir: join(workDir, 'cron'), host: flags.host, port: flags['cron-port'], logger: createLogger('cron', level) });
+        cron = c;
+        process.stdout.write(`cron api listening on ${c.address}\n`);
+      }
       const masterFlag = master.address === `${DEFAULTS.bindHost}:${DEFAULTS.masterPort}` ? '' : ` --master ${master.address}`;
       process.stdout.write(`\nRun a task:   ${this.config.bin} task run --name hello --cpus 0.1 --mem 32${masterFlag} -- echo hello\nSee state:    ${this.config.bin} state${masterFlag}\nStop:         Ctrl-C\n`);
       const sig = await stopping;
       process.stderr.write(`agora: ${sig}, stopping the agent and the master\n`);
     } finally {
+      await cron?.stop().catch((err) => process.stderr.write(`agora: stopping the cron framework: ${oneLine(err)}\n`));
+      await apps?.stop().catch((err) => process.stderr.write(`agora: stopping the long-running framework: ${oneLine(err)}\n`));
       await agent?.stop().catch((err) => process.stderr.write(`agora: stopping the agent: ${oneLine(err)}\n`));
       await master?.stop().catch((err) => process.stderr.write(`agora: stopping the master: ${oneLine(err)}\n`));
       exitSoonIfStuck(process.exitCode === undefined ? 0 : Number(process.exitCode));

@@ -5,6 +5,7 @@ import { BaseCommand } from '../base-command.js';
 import { logLevelFlag, portFlag } from '../flags.js';
 import { startMaster } from '../peers.js';
 import { allocatorFlags, allocatorOptions } from '../allocator-flags.js';
+import { failureFlags, failureOptions } from '../failure-flags.js';
 import { exitSoonIfStuck, waitForSignal } from '../wait-signal.js';
 
 export default class MasterCommand extends BaseCommand {
@@ -22,6 +23,7 @@ export default class MasterCommand extends BaseCommand {
     etcd: Flags.string({ summary: 'High availability: etcd endpoint(s) URL[,URL]; this master becomes one candidate for leadership and keeps its registry in etcd.', env: 'AGORA_ETCD', helpValue: 'http://HOST:PORT' }),
     'etcd-ttl': Flags.integer({ summary: 'Leader lease TTL in seconds (with --etcd): a dead leader is replaced within about this long.', default: 5, min: 2 }),
     ...allocatorFlags,
+    ...failureFlags,
     'etcd-prefix': Flags.string({ summary: 'Prefix of the keys this cluster uses in etcd (several clusters can share one etcd).', default: '/agora/' }),
     'log-level': logLevelFlag,
   };
@@ -36,7 +38,7 @@ export default class MasterCommand extends BaseCommand {
     const leadershipLost = new Promise<string>((resolve) => { lost = resolve; });
     const master = await startMaster({
       host: flags.host, port: flags.port, workDir, logger: createLogger('master', flags['log-level']),
-      ...allocatorOptions(flags),
+      ...allocatorOptions(flags), ...failureOptions(flags),
       ...(etcd?.length ? { etcd, etcdTtlSeconds: flags['etcd-ttl'], etcdPrefix: flags['etcd-prefix'], onLeadershipLost: (reason: string) => lost(reason) } : {}),
     });
     if (etcd?.length) process.stdout.write(`master listening on ${master.address} (candidate for leadership; etcd ${etcd.join(',')})\n`);

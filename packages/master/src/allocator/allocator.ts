@@ -21,12 +21,12 @@
  * cover what is free. A leaf gets one allocation per agent (reserved and unreserved merged).
  */
 import { resources, type Resource } from '@agora/core';
-import { Heap, type HeapItem } from './heap.js';
-import { chop, guaranteeGap, hasGap, limitRoom, scalarsOf, usageInRole, addInto, type MutableScalars } from './quota.js';
-import { DEFAULT_ROLE, parentRole, reservedFor, weightOf } from './roles.js';
+import { chop, hasGap, scalarsOf, addInto, type MutableScalars } from './quota.js';
+import { less, RoleTree, type Leaf, type RoleNode, type TreeNode } from './role-tree.js';
+import { DEFAULT_ROLE, reservedFor } from './roles.js';
 import { DrfSorter } from './sorter-drf.js';
-import type { Sorter, SorterClient } from './sorter.js';
-import type { Allocation, AllocationInput, FrameworkSlot, RoleConfig, ScalarVector } from './types.js';
+import type { Sorter } from './sorter.js';
+import type { Allocation, AllocationInput, ScalarVector } from './types.js';
 
 /**
  * The smallest offer worth sending (Mesos `--min_allocatable_resources` default): at least
@@ -66,38 +66,6 @@ export interface AllocatorOptions {
   minAllocatable?: MinAllocatable;
 }
 
-/** A node of the role tree (a role, or a framework in a role) as the heaps hold it. */
-interface NodeBase extends HeapItem, SorterClient {
-  usage: ScalarVector;
-  /** The usage map is this node's own copy (copy-on-write of the input). */
-  own: boolean;
-  priority: number;
-  g: number;
-  k: number;
-  parent: RoleNode | undefined;
-}
-
-interface RoleNode extends NodeBase {
-  kind: 'role';
-  role: string;
-  config: RoleConfig | undefined;
-  heap: Heap<TreeNode>;
-  members: TreeNode[];
-  /** limit − usage, per limited scalar. */
-  room: MutableScalars | undefined;
-  /** guarantee − usage (≥ 0), per guaranteed scalar. */
-  gap: MutableScalars | undefined;
-  leaves: number;
-}
-
-interface Leaf extends NodeBase {
-  kind: 'leaf';
-  fw: FrameworkSlot;
-  role: string;
-}
-
-type TreeNode = RoleNode | Leaf;
-
 interface AgentWork {
   id: string;
   /** Unreserved resources still free. */
@@ -108,12 +76,25 @@ interface AgentWork {
   order: number;
 }
 
-const less = (a: TreeNode, b: TreeNode): boolean =>
-  a.g < b.g || (a.g === b.g && (a.k < b.k || (a.k === b.k && a.id < b.id)));
+/**
+ * The role tree kept between rounds (see `role-tree.ts`): the master holds one and passes it
+ * to every `allocate`, so a round over one freed agent costs what changed, not O(frameworks).
+ * It is plain data with no clock, timer or I/O; dropping it (or passing none) only costs speed.
+ */
+export class AllocatorState {
+  /** @internal */
+  tree: RoleTree | undefined;
+
+  /** Counted full builds and frameworks patched in place (for tests and the benchmark). */
+  get stats(): { rebuilds: number; patched: number } {
+    return this.tree?.stats ?? { rebuilds: 0, patched: 0 };
+  }
+}
 
 /**
  * Runs allocation rounds with one sorter and agent-order policy. Holds no cluster state
- * between rounds (only a sorter's own turn counter or RNG).
+ * between rounds (only a sorter's own turn counter or RNG); an `AllocatorState` passed in
+ * does, for speed.
  */
 export class Allocator {
   readonly sorter: Sorter;
@@ -126,121 +107,65 @@ export class Allocator {
     this.min = options.minAllocatable ?? MIN_ALLOCATABLE;
   }
 
-  /** Decides one round (see the module comment). */
-  allocate(input: AllocationInput): Allocation[] {
-    const round = new Round(this, input);
+  /**
+   * Decides one round (see the module comment). With `state`, the role tree is kept in it
+   * between rounds and only frameworks whose `version` changed are re-read; the decisions are
+   * the same as without.
+   */
+  allocate(input: AllocationInput, state?: AllocatorState): Allocation[] {
+    const round = new Round(this, input, this.treeFor(input, state));
     return round.run();
+  }
+
+  private treeFor(input: AllocationInput, state: AllocatorState | undefined): RoleTree {
+    const keep = state !== undefined && this.sorter.persistentRanks === true;
+    const old = state?.tree;
+    if (keep && old && old.sorter === this.sorter && old.roles === input.roles && sameScalars(old.totals, input.totals) && old.sync(input.frameworks)) {
+      return old;
+    }
+    const tree = new RoleTree(this.sorter, input.roles, keep ? new Map(input.totals) : input.totals, keep);
+    tree.build(input.frameworks);
+    if (old) tree.stats.rebuilds += old.stats.rebuilds;
+    if (state) state.tree = keep ? tree : undefined;
+    return tree;
   }
 }
 
-/** The state of one round; discarded afterwards. */
+function sameScalars(a: ScalarVector, b: ScalarVector): boolean {
+  if (a.size !== b.size) return false;
+  for (const [n, v] of a) if (b.get(n) !== v) return false;
+  return true;
+}
+
+/** The state of one round; discarded afterwards (its tree may live on in an AllocatorState). */
 class Round {
   private readonly sorter: Sorter;
   private readonly min: MinAllocatable;
   private readonly totals: ScalarVector;
   private readonly now: number;
   private readonly root: RoleNode;
-  private readonly roleNodes = new Map<string, RoleNode>();
-  /** Roles with a guarantee (and leaves below them). */
+  private readonly roleNodes: ReadonlyMap<string, RoleNode>;
+  /** Roles with a guarantee that have frameworks wanting offers. */
   private readonly guaranteed: RoleNode[] = [];
   /** Unreserved scalars that must stay free for unmet guarantees (undefined: none needed). */
   private headroom: MutableScalars | undefined;
   /** Leaves already served from the pool being handed out now. */
   private exclude = new Set<Leaf>();
 
-  constructor(private readonly alloc: Allocator, private readonly input: AllocationInput) {
+  constructor(private readonly alloc: Allocator, private readonly input: AllocationInput, private readonly tree: RoleTree) {
     this.sorter = alloc.sorter;
     this.min = alloc.min;
-    this.totals = input.totals;
+    this.totals = tree.totals;
     this.now = input.now;
-    this.root = this.newRole('');
-    this.build();
-  }
-
-  // ---------------------------------------------------------------- the tree
-
-  private newRole(role: string): RoleNode {
-    const config = role ? this.input.roles?.get(role) : undefined;
-    return {
-      kind: 'role', id: role, role, config, usage: new Map(), own: true, weight: role ? weightOf(this.input.roles, role) : 1, priority: -Infinity,
-      g: 0, k: 0, parent: undefined, heapIndex: -1, heap: new Heap(less), members: [], room: undefined, gap: undefined, leaves: 0,
-    };
-  }
-
-  private roleNode(role: string): RoleNode {
-    let n = this.roleNodes.get(role);
-    if (n) return n;
-    n = this.newRole(role);
-    this.roleNodes.set(role, n);
-    const p = parentRole(role);
-    n.parent = p === '' ? this.root : this.roleNode(p);
-    n.parent.members.push(n);
-    return n;
-  }
-
-  private build(): void {
-    for (const f of this.input.frameworks) {
-      const roles = f.roles.length > 0 ? f.roles : [DEFAULT_ROLE];
-      const seen = roles.length > 1 ? new Set<string>() : undefined;
-      for (const role of roles) {
-        if (seen) {
-          if (seen.has(role)) continue;
-          seen.add(role);
-        }
-        const u = usageInRole(f, role);
-        const active = f.active !== false && !f.suppressed && !f.suppressedRoles?.has(role);
-        if (!active && u.size === 0) continue;
-        const node = this.roleNode(role);
-        // Usage counts for every ancestor (fairness and quota), suppressed or not.
-        if (u.size > 0) for (let r: RoleNode | undefined = node; r && r !== this.root; r = r.parent) addInto(r.usage as MutableScalars, u);
-        if (!active) continue;
-        const leaf: Leaf = {
-          kind: 'leaf', id: roles.length > 1 ? `${f.id} ${role}` : f.id, fw: f, role, usage: u, own: false, weight: f.weight ?? 1,
-          priority: f.priority ?? 0, g: 0, k: 0, parent: node, heapIndex: -1,
-        };
-        node.members.push(leaf);
-        for (let r: RoleNode | undefined = node; r; r = r.parent) {
-          r.leaves++;
-          if (leaf.priority > r.priority) r.priority = leaf.priority;
-        }
-      }
-    }
-    this.finish(this.root);
-    // Headroom: what top-most guaranteed roles still lack (children's guarantees are inside).
-    for (const n of this.guaranteed) {
-      let inner = false;
-      for (let p = n.parent; p && p !== this.root; p = p.parent) if (p.gap) inner = true;
-      if (inner || !n.gap) continue;
-      for (const [name, v] of n.gap) {
-        if (v <= 0) continue;
-        this.headroom ??= new Map();
-        this.headroom.set(name, (this.headroom.get(name) ?? 0) + v);
-      }
-    }
-  }
-
-  /** Ranks nodes bottom-up, computes quota room, builds heaps of non-empty children. */
-  private finish(n: RoleNode): void {
-    const kids: TreeNode[] = [];
-    for (const m of n.members) {
-      if (m.kind === 'role') {
-        if (m.leaves === 0) continue;
-        this.finish(m);
-      }
-      this.rank(m);
-      kids.push(m);
-    }
-    n.heap = Heap.from(kids, less);
-    if (n !== this.root) {
-      n.room = limitRoom(n.config, n.usage);
-      n.gap = guaranteeGap(n.config, n.usage);
-      if (n.gap) this.guaranteed.push(n);
-    }
+    this.root = tree.root;
+    this.roleNodes = tree.roleNodes;
+    for (const n of tree.quotaNodes) if (n.leaves > 0 && n.gap) this.guaranteed.push(n);
+    this.recomputeNeed();
+    if (this.headroom?.size === 0) this.headroom = undefined;
   }
 
   private rank(n: TreeNode): void {
-    n.g = this.sorter.group(n);
-    n.k = this.sorter.key(n, this.totals);
+    this.tree.rank(n);
   }
 
   // ---------------------------------------------------------------- a round
@@ -447,6 +372,7 @@ class Round {
       leaf.own = true;
     }
     addInto(leaf.usage as MutableScalars, s);
+    this.tree.touch(leaf);
     this.sorter.served(leaf);
     for (let r = leaf.parent; r && r !== this.root; r = r.parent) {
       addInto(r.usage as MutableScalars, s);

@@ -63,6 +63,20 @@ export class Heap<T extends HeapItem> {
     this.down(it.heapIndex);
   }
 
+  /** Takes `it` out (no-op when it is not in this heap). */
+  remove(it: T): void {
+    const i = it.heapIndex;
+    const items = this.items;
+    if (i < 0 || items[i] !== it) return;
+    const last = items.pop() as T;
+    it.heapIndex = -1;
+    if (last === it) return;
+    items[i] = last;
+    last.heapIndex = i;
+    this.up(i);
+    this.down(last.heapIndex);
+  }
+
   private up(i: number): void {
     const items = this.items;
     const it = items[i] as T;

@@ -2,7 +2,7 @@
  * The pure allocator: state and `now` in, allocations (and explanations, preemption decisions)
  * out (CONVENTIONS §1–3). Nothing here imports the rest of the master; the master imports this.
  */
-export { Allocator, allocate, isAllocatable, MIN_ALLOCATABLE } from './allocator.js';
+export { Allocator, AllocatorState, allocate, isAllocatable, MIN_ALLOCATABLE } from './allocator.js';
 export type { AllocatorOptions, AgentOrder, MinAllocatable } from './allocator.js';
 export { dominantShareOf, weightedShare, KeyedSorter } from './sorter.js';
 export type { Sorter, SorterClient } from './sorter.js';

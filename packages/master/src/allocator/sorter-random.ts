@@ -20,6 +20,8 @@ export function seededRandom(seed: number): () => number {
 
 export class RandomSorter extends KeyedSorter {
   readonly name = 'random';
+  /** Fresh keys every round: kept ranks would freeze one random order. */
+  override readonly persistentRanks = false;
   private readonly random: () => number;
 
   /** @param seed the RNG seed @default 1 */

@@ -22,6 +22,12 @@ export interface SorterClient {
 /** Orders clients by rank; first = offered first. Pure apart from its own seeded state. */
 export interface Sorter {
   readonly name: string;
+  /**
+   * True when a client's rank changes only with its usage, weight, priority or `served()`, so
+   * an allocator may keep ranks from one round to the next (an AllocatorState). False or
+   * absent: every round ranks every client afresh (the random sorter draws new keys).
+   */
+  readonly persistentRanks?: boolean;
   /** Coarse rank, compared first (the priority sorter puts -priority here). */
   group(client: SorterClient): number;
   /** Fine rank inside a group; called whenever the client's usage changed. */
@@ -54,6 +60,7 @@ export function weightedShare(c: SorterClient, totals: ScalarVector): number {
 /** Shared by the built-in sorters: the total order they define (group, key, then ID). */
 export abstract class KeyedSorter implements Sorter {
   abstract readonly name: string;
+  readonly persistentRanks: boolean = true;
   group(_client: SorterClient): number {
     return 0;
   }

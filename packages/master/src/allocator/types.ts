@@ -58,6 +58,13 @@ export interface FrameworkSlot {
   readonly weight?: number;
   /** Used by the priority sorter (higher first) and to pick preemption victims. @default 0 */
   readonly priority?: number;
+  /**
+   * Change counter for an `AllocatorState`: the owner bumps it whenever `roles`, `suppressed`,
+   * `suppressedRoles`, `active`, `usage`/`roleUsage`, `weight` or `priority` change (filters are
+   * read live and need no bump). Unchanged since the last round: the kept role tree is reused
+   * for this framework. Absent: it is re-read every round (always correct, slower).
+   */
+  readonly version?: number;
 }
 
 /** Quota of a role: scalar guarantee (met before fair sharing) and limit (never exceeded). */
