@@ -5,6 +5,9 @@
  */
 import { isTerminalState, taskStateName, TaskState, type Resource, type Task, type TaskStatus } from '@agora/core';
 
+/** Larger status data is dropped from completed tasks' records (it was delivered already). */
+const MAX_KEPT_STATUS_DATA = 4096;
+
 /** A task the master tracks. */
 export interface TaskRecord {
   readonly key: string;
@@ -155,6 +158,11 @@ export class TaskTable {
   archive(rec: TaskRecord): void {
     if (this.maxCompleted <= 0) return;
     const had = this.completed.has(rec.key);
+    // The framework already received the data with the update; keeping bulky payloads (word
+    // counts, results) for thousands of completed tasks would grow the master without bound.
+    if (rec.task.statuses?.some((st) => (st.data?.length ?? 0) > MAX_KEPT_STATUS_DATA)) {
+      rec.task.statuses = rec.task.statuses.map((st) => ((st.data?.length ?? 0) > MAX_KEPT_STATUS_DATA ? { ...st, data: undefined } : st));
+    }
     this.completed.set(rec.key, rec.task);
     // A reused task ID replaces its older entry in place; its old ring slot then evicts it early, harmlessly.
     if (had) return;

@@ -87,3 +87,15 @@ test('completed tasks are bounded, oldest first, and executors release with thei
   assert.equal(resources.scalarOf(t.remove(b), 'cpus'), 1.5);
   assert.deepEqual(t.executorIdsOn('a1', 'fw'), []);
 });
+
+test('completed tasks keep small status data but drop bulky payloads already delivered', () => {
+  const t = new TaskTable(10);
+  const big = rec(1, R('cpus:1'));
+  big.task.statuses = [{ taskId: { value: 't1' }, state: TaskState.TASK_FINISHED, data: new Uint8Array(1 << 20) }];
+  const small = rec(2, R('cpus:1'));
+  small.task.statuses = [{ taskId: { value: 't2' }, state: TaskState.TASK_FINISHED, data: new Uint8Array([1, 2, 3]) }];
+  for (const r of [big, small]) { t.add(r); t.remove(r); }
+  assert.equal(t.getCompleted('fw', 't1')?.statuses?.[0]?.data, undefined);
+  assert.equal(t.getCompleted('fw', 't1')?.statuses?.[0]?.state, TaskState.TASK_FINISHED);
+  assert.deepEqual([...(t.getCompleted('fw', 't2')?.statuses?.[0]?.data ?? [])], [1, 2, 3]);
+});
