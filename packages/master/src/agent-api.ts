@@ -10,7 +10,7 @@ import {
 import { AgentEntry } from './agents.js';
 import { addScalars } from './ledger.js';
 import { seconds, type MasterState } from './master-state.js';
-import { peerOf, StreamSink } from './streams.js';
+import { peerOf, serveStream, StreamSink } from './streams.js';
 import { TaskTable, type TaskRecord } from './tasks.js';
 import { validateAgentInfo } from './validation.js';
 
@@ -38,26 +38,19 @@ export class AgentApi {
   /** gRPC handler of AgentLink.Connect. */
   readonly connect = (stream: Stream): void => {
     const conn = new AgentConnection(stream, peerOf(stream));
-    const closed = (why: string): void => {
-      if (conn.state === 'closed') return;
-      conn.state = 'closed';
-      conn.abort();
-      const agent = conn.agent;
-      if (agent && agent.sink === conn) this.guard(conn, () => this.m.deactivateAgent(agent, why));
-    };
-    stream.on('data', (batch: agora.v1.AgentCallBatch) => {
-      for (const call of batch.calls ?? []) this.guard(conn, () => this.dispatch(conn, call), call.type);
+    serveStream(stream, {
+      onFrame: (batch: agora.v1.AgentCallBatch) => {
+        for (const call of batch.calls ?? []) this.guard(conn, () => this.dispatch(conn, call), call.type);
+      },
+      onError: (e) => this.m.log.warn({ peer: conn.peer, err: e.message }, 'agent stream failed'),
+      onClosed: (why) => {
+        if (conn.state === 'closed') return;
+        conn.state = 'closed';
+        conn.abort();
+        const agent = conn.agent;
+        if (agent && agent.sink === conn) this.guard(conn, () => this.m.deactivateAgent(agent, why));
+      },
     });
-    stream.on('error', (e: Error) => {
-      this.m.log.warn({ peer: conn.peer, err: e.message }, 'agent stream failed');
-      closed(`stream error: ${e.message}`);
-    });
-    stream.on('end', () => {
-      closed('stream ended');
-      try { stream.end(); } catch { /* already closed */ }
-    });
-    stream.on('cancelled', () => closed('stream cancelled'));
-    stream.on('close', () => closed('stream closed'));
   };
 
   private guard(conn: AgentConnection, fn: () => void, callType?: number | null): void {

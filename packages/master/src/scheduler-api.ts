@@ -10,7 +10,7 @@ import {
 } from '@agora/core';
 import { FrameworkEntry } from './frameworks.js';
 import { seconds, type MasterState } from './master-state.js';
-import { peerOf, StreamSink } from './streams.js';
+import { peerOf, serveStream, StreamSink } from './streams.js';
 import { TaskTable, type TaskRecord } from './tasks.js';
 import { refuseSecondsOf, taskNeed, validateExecutor, validateReserve, validateUnreserve, withoutLastReservation, validateFrameworkInfo, validateId, validateOffers, validateTask, type TaskContext } from './validation.js';
 
@@ -40,26 +40,19 @@ export class SchedulerApi {
   /** gRPC handler of Scheduler.Connect. */
   readonly connect = (stream: Stream): void => {
     const conn = new SchedulerConnection(stream, peerOf(stream));
-    const closed = (why: string): void => {
-      if (conn.state === 'closed') return;
-      conn.state = 'closed';
-      conn.abort();
-      const fw = conn.framework;
-      if (fw && fw.sink === conn) this.guard(conn, () => this.m.disconnectFramework(fw, why));
-    };
-    stream.on('data', (batch: agora.v1.CallBatch) => {
-      for (const call of batch.calls ?? []) this.guard(conn, () => this.dispatch(conn, call), call.type);
+    serveStream(stream, {
+      onFrame: (batch: agora.v1.CallBatch) => {
+        for (const call of batch.calls ?? []) this.guard(conn, () => this.dispatch(conn, call), call.type);
+      },
+      onError: (e) => this.m.log.warn({ peer: conn.peer, err: e.message }, 'scheduler stream failed'),
+      onClosed: (why) => {
+        if (conn.state === 'closed') return;
+        conn.state = 'closed';
+        conn.abort();
+        const fw = conn.framework;
+        if (fw && fw.sink === conn) this.guard(conn, () => this.m.disconnectFramework(fw, why));
+      },
     });
-    stream.on('error', (e: Error) => {
-      this.m.log.warn({ peer: conn.peer, err: e.message }, 'scheduler stream failed');
-      closed(`stream error: ${e.message}`);
-    });
-    stream.on('end', () => {
-      closed('stream ended');
-      try { stream.end(); } catch { /* already closed */ }
-    });
-    stream.on('cancelled', () => closed('stream cancelled'));
-    stream.on('close', () => closed('stream closed'));
   };
 
   /** Runs a handler; an exception becomes an ERROR event and a log line, never a crash. */

@@ -62,3 +62,36 @@ export function peerOf(stream: { getPeer?: () => string }): string {
     return 'unknown';
   }
 }
+
+/** What `serveStream` needs from the stream: its events and its end. */
+interface ServerDuplex<F> {
+  on(event: 'data', listener: (frame: F) => void): unknown;
+  on(event: 'error', listener: (e: Error) => void): unknown;
+  on(event: 'end' | 'cancelled' | 'close', listener: () => void): unknown;
+  end(): void;
+}
+
+/**
+ * Wires the server side of a long-lived stream: every frame goes to `onFrame`; the first of
+ * error / end / cancel / close calls `onClosed` once with a reason (a peer may trigger several,
+ * in any order), and a peer's end is answered with ours.
+ */
+export function serveStream<F>(stream: ServerDuplex<F>, handlers: { onFrame: (frame: F) => void; onError: (e: Error) => void; onClosed: (why: string) => void }): void {
+  let done = false;
+  const closed = (why: string): void => {
+    if (done) return;
+    done = true;
+    handlers.onClosed(why);
+  };
+  stream.on('data', handlers.onFrame);
+  stream.on('error', (e: Error) => {
+    handlers.onError(e);
+    closed(`stream error: ${e.message}`);
+  });
+  stream.on('end', () => {
+    closed('stream ended');
+    try { stream.end(); } catch { /* already closed */ }
+  });
+  stream.on('cancelled', () => closed('stream cancelled'));
+  stream.on('close', () => closed('stream closed'));
+}
