@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FrameworkCapability, OperatorClient, TaskStatusReason, agora } from '@agora/core';
-import { agora as agoraProc, freePort, startAgentProcess, stopAll, tempDir, until, waitForHealth } from './helpers/processes.js';
+import { agora as agoraProc, freePort, startAgentProcess, stopAll, tempDir, until, waitForHealth, processAlive } from './helpers/processes.js';
 import { TestScheduler } from './helpers/scheduler.js';
 
 const schedulers: TestScheduler[] = [];
@@ -16,15 +16,6 @@ after(async () => {
   await stopAll();
 });
 
-/** True while the process runs (a zombie counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 const pidOf = (dir: string, name: string): number => {
   try { return Number(readFileSync(join(dir, `${name}.pid`), 'utf8').trim()) || 0; } catch { return 0; }
@@ -72,7 +63,7 @@ test('SIGSTOP an agent past the ping timeout: UNREACHABLE / LOST; SIGCONT: recon
       const a = (await op.getAgents()).agents[0];
       assert.equal(a?.reachability, agora.v1.AgentState.Reachability.UNREACHABLE);
       // Frozen agent or not, the tasks themselves run on.
-      assert.ok(alive(paPid) && alive(oldPid));
+      assert.ok(processAlive(paPid) && processAlive(oldPid));
     } finally {
       agent.kill('SIGCONT');
     }
@@ -80,8 +71,8 @@ test('SIGSTOP an agent past the ping timeout: UNREACHABLE / LOST; SIGCONT: recon
     await pa.waitUntil(() => pa.state('pa-1') === 'TASK_RUNNING', 40_000, 'pa-1 running again');
     assert.equal(pa.updates.get('pa-1')?.at(-1)?.reason, TaskStatusReason.REASON_RECONCILIATION);
     await old.waitUntil(() => old.state('old-1') === 'TASK_KILLED', 30_000, 'old-1 killed on the returning agent');
-    await until(() => !alive(oldPid), 10_000, () => `old-1 (pid ${oldPid}) still runs`);
-    assert.ok(alive(paPid), 'the partition-aware task is the same process, still running');
+    await until(() => !processAlive(oldPid), 10_000, () => `old-1 (pid ${oldPid}) still runs`);
+    assert.ok(processAlive(paPid), 'the partition-aware task is the same process, still running');
     await until(async () => (await op.getAgents()).agents[0]?.reachability === agora.v1.AgentState.Reachability.REACHABLE, 10_000, () => 'agent reachable');
     const live = (await op.getTasks({})).tasks.map((t) => [t.taskId?.value, agora.v1.TaskState[t.state ?? 0]]);
     assert.deepEqual(live, [['pa-1', 'TASK_RUNNING']]);

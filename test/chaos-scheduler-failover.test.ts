@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OperatorClient } from '@agora/core';
-import { startProcessCluster, stopAll, tempDir, until } from './helpers/processes.js';
+import { startProcessCluster, stopAll, tempDir, until, processAlive } from './helpers/processes.js';
 import { TestScheduler } from './helpers/scheduler.js';
 
 const FAILOVER_S = 6;
@@ -16,14 +16,6 @@ after(async () => {
   await stopAll();
 });
 
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 const pidOf = (dir: string, name: string): number => {
   try { return Number(readFileSync(join(dir, `${name}.pid`), 'utf8').trim()) || 0; } catch { return 0; }
@@ -49,7 +41,7 @@ test('scheduler failover: inside the timeout nothing is killed and missed update
     await first.driver.stop({ failover: true });
     await until(async () => (await op.getFrameworks()).frameworks[0]?.connected === false, 10_000, () => 'framework disconnected');
     await new Promise((r) => setTimeout(r, 4_000));
-    assert.ok(alive(longPid), 'nothing is killed while the scheduler is away');
+    assert.ok(processAlive(longPid), 'nothing is killed while the scheduler is away');
 
     const second = new TestScheduler(address, 'phoenix', { failoverTimeoutSeconds: FAILOVER_S, frameworkId });
     schedulers.push(second);
@@ -57,7 +49,7 @@ test('scheduler failover: inside the timeout nothing is killed and missed update
     // The agent retries the unacknowledged TASK_FINISHED until the new scheduler acknowledges it.
     await second.waitUntil(() => second.state('short') === 'TASK_FINISHED', 30_000, 'TASK_FINISHED of short, missed while away');
     assert.equal(first.state('short'), 'TASK_RUNNING', 'it ended while no scheduler was connected');
-    assert.ok(alive(longPid), 'long still runs after the failover');
+    assert.ok(processAlive(longPid), 'long still runs after the failover');
     second.driver.reconcile([]);
     await second.waitUntil(() => second.state('long') === 'TASK_RUNNING', 10_000, 'long reconciled RUNNING');
     const tasks = await op.getTasks({});
@@ -68,7 +60,7 @@ test('scheduler failover: inside the timeout nothing is killed and missed update
     const leftAt = Date.now();
     await until(async () => (await op.getFrameworks()).frameworks.length === 0, (FAILOVER_S + 10) * 1000, () => 'framework torn down');
     assert.ok(Date.now() - leftAt >= (FAILOVER_S - 1) * 1000, 'not before failover_timeout');
-    await until(() => !alive(longPid), 15_000, () => `long (pid ${longPid}) still runs after the teardown`);
+    await until(() => !processAlive(longPid), 15_000, () => `long (pid ${longPid}) still runs after the teardown`);
     const third = new TestScheduler(address, 'phoenix', { failoverTimeoutSeconds: FAILOVER_S, frameworkId });
     await assert.rejects(third.driver.start(), /unknown to this master or was torn down/);
   } finally {

@@ -2,9 +2,9 @@
 // SIGTERM is SIGKILLed after its grace period.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { FilesClient } from '@agora/core';
 import { startCluster, type TestCluster } from '@agora/sdk';
+import { processAlive } from './helpers/processes.js';
 import { TestScheduler } from './helpers/scheduler.js';
 
 let cluster: TestCluster;
@@ -20,15 +20,6 @@ after(async () => {
   await cluster?.stop();
 });
 
-/** True while the process runs; a zombie (dead, not yet reaped by init) counts as gone. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function readSandbox(taskId: string, path: string): Promise<string> {
   const files = new FilesClient(cluster.agents[0]!.address);
@@ -48,12 +39,12 @@ test('kill ends the task and the children it started', async () => {
     childPid = Number((await readSandbox('family', 'child.pid').catch(() => '')).trim()) || 0;
     if (!childPid) await new Promise((r) => setTimeout(r, 50));
   }
-  assert.ok(childPid > 0 && alive(childPid), 'the background child runs');
+  assert.ok(childPid > 0 && processAlive(childPid), 'the background child runs');
   sched.driver.kill('family');
   await sched.waitTerminal(['family'], 20_000);
   assert.equal(sched.state('family'), 'TASK_KILLED');
   await new Promise((r) => setTimeout(r, 200));
-  assert.ok(!alive(childPid), `child ${childPid} of the killed task is gone`);
+  assert.ok(!processAlive(childPid), `child ${childPid} of the killed task is gone`);
 });
 
 test('a task that ignores SIGTERM is SIGKILLed after its grace period', async () => {

@@ -3,7 +3,7 @@
  * Every process started here is killed (with its process group) by `stopAll()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,4 +159,14 @@ export async function stopAll(): Promise<void> {
     try { if (c.pid) process.kill(-c.pid, 'SIGKILL'); } catch { /* gone */ }
   }
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+/** True while the process runs; a zombie (dead, not yet reaped by init — PID 1 here does not reap orphans) counts as gone. */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
