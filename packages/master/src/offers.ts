@@ -3,6 +3,7 @@
  * agent or framework touches only its own offers.
  */
 import type { Offer, Resource, TimerHandle } from '@agora/core';
+import { index } from './multi-index.js';
 
 /** One outstanding offer. */
 export interface OfferRecord {
@@ -18,17 +19,6 @@ export interface OfferRecord {
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
   timer?: TimerHandle;
-}
-
-function index(map: Map<string, Set<string>>, key: string, id: string, add: boolean): void {
-  let s = map.get(key);
-  if (add) {
-    if (!s) map.set(key, (s = new Set()));
-    s.add(id);
-  } else if (s) {
-    s.delete(id);
-    if (s.size === 0) map.delete(key);
-  }
 }
 
 export class OfferBook {

@@ -4,6 +4,7 @@
  * custom executors running on agents with the resources they hold.
  */
 import { isTerminalState, taskStateName, TaskState, type Resource, type Task, type TaskStatus } from '@agora/core';
+import { index } from './multi-index.js';
 
 /** Larger status data is dropped from completed tasks' records (it was delivered already). */
 const MAX_KEPT_STATUS_DATA = 4096;
@@ -28,17 +29,6 @@ export interface TaskRecord {
 interface ExecutorRecord {
   resources: Resource[];
   live: number;
-}
-
-function index(map: Map<string, Set<string>>, key: string, id: string, add: boolean): void {
-  let s = map.get(key);
-  if (add) {
-    if (!s) map.set(key, (s = new Set()));
-    s.add(id);
-  } else if (s) {
-    s.delete(id);
-    if (s.size === 0) map.delete(key);
-  }
 }
 
 export class TaskTable {
