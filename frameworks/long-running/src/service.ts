@@ -7,12 +7,11 @@
  *   status updates ◄── master ◄── ACCEPT (write-ahead persisted) ◄── offers: role, resources,
  *   health probes ──► instance health ──► planner (circuit breaker)       constraints (why log)
  *
- * Everything that decides is pure (validateApp, plan, violation); this file is the plumbing:
+ * Everything that decides is pure (validateApp, plan, violation, unfit); this file is the plumbing:
  * the SchedulerDriver, timers, probes and the store. A single `tick()` recomputes what each app
  * needs after every change, so there is no per-deployment state machine to get stuck: a
  * restarted framework loads its instances and deployments and simply carries on.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   FrameworkCapability,
@@ -21,9 +20,7 @@ import {
   commandTask,
   idOf,
   isTerminalState,
-  offerRole,
   resources as res,
-  silentLogger,
   taskStateName,
   type Logger,
   type Offer,
@@ -32,114 +29,32 @@ import {
   type TaskStatus,
 } from '@agora/sdk';
 import { absoluteId, configKey, validateApp, type AppSpec, type FieldError } from './app.js';
-import { placementOf, violation, type Placement } from './constraints.js';
-import { runHealthCheck, runReadinessCheck } from './health.js';
+import { placementOf, type Placement } from './constraints.js';
+import { unfit } from './fit.js';
 import { ApiError, type AppRecord, type Deployment, type DeploymentKind, type Instance } from './model.js';
-import { launchDelaySeconds, plan, isHealthy, type Plan } from './planner.js';
+import { launchDelaySeconds, plan, isHealthy } from './planner.js';
+import { HealthProber } from './probes.js';
+import {
+  HOUSEKEEPING_MS,
+  KILL_RETRY_MS,
+  STAGING_RECONCILE_MS,
+  compile,
+  deploymentId,
+  iso,
+  now,
+  portsOf,
+  taskIdFor,
+  type AppRuntime,
+  type Compiled,
+  type LongRunningOptions,
+  type OfferRecord,
+} from './service-options.js';
 import { StateStore, type StoredState } from './store.js';
+import * as views from './views.js';
 
-/** Options of `LongRunningService`. */
-export interface LongRunningOptions {
-  /** Master address(es) host:port. */
-  master: string | string[];
-  /** Where the state lives (long-running-state.json). */
-  workDir: string;
-  /** @default 'long-running' */
-  name?: string;
-  /** Roles the framework subscribes with; apps pick one. @default ['*'] */
-  roles?: string[];
-  /** How long the master keeps our tasks while we are away (failover). @default 604800 (a week, as Marathon) */
-  failoverTimeoutSeconds?: number;
-  /** A deployment that makes no progress for this long is reported stalled. @default 300 */
-  deploymentStepTimeoutSeconds?: number;
-  /** Offers considered per app kept for "why". @default 20 */
-  offerLogSize?: number;
-  /** @default silent */
-  logger?: Logger;
-  /** @default 15000 */
-  connectTimeoutMs?: number;
-}
-
-interface Compiled {
-  master: string | string[];
-  workDir: string;
-  name: string;
-  roles: string[];
-  failoverTimeoutSeconds: number;
-  deploymentStepTimeoutSeconds: number;
-  offerLogSize: number;
-  logger: Logger;
-  connectTimeoutMs: number;
-}
-
-function compile(o: LongRunningOptions): Compiled {
-  return {
-    master: o.master,
-    workDir: o.workDir,
-    name: o.name ?? 'long-running',
-    roles: o.roles?.length ? [...o.roles] : ['*'],
-    failoverTimeoutSeconds: o.failoverTimeoutSeconds ?? 604_800,
-    deploymentStepTimeoutSeconds: o.deploymentStepTimeoutSeconds ?? 300,
-    offerLogSize: o.offerLogSize ?? 20,
-    logger: o.logger ?? silentLogger(),
-    connectTimeoutMs: o.connectTimeoutMs ?? 15_000,
-  };
-}
-
-/** One offer as seen by one app: what happened and why. */
-export interface OfferRecord {
-  at: string;
-  offerId: string;
-  agentId: string;
-  hostname: string;
-  /** 'launched' or the reason class: role, cpus, mem, disk, ports, constraint. */
-  outcome: string;
-  reason: string;
-  launched?: number;
-}
-
-interface AppRuntime {
-  failures: number;
-  delayUntil: number;
-  lastFailure?: { at: string; taskId: string; state: string; message: string };
-  offers: OfferRecord[];
-  summary: Record<string, number>;
-  plan?: Plan;
-  /** Launches wanted now (after backoff and dependencies). */
-  demand: number;
-  blockedBy?: string;
-}
-
-const HOUSEKEEPING_MS = 100;
-const STAGING_RECONCILE_MS = 10_000;
-/** Kill re-sent when a task did not die within its grace + this. */
-const KILL_RETRY_MS = 5_000;
-
-function now(): number {
-  return Date.now();
-}
-
-function iso(ms = now()): string {
-  return new Date(ms).toISOString();
-}
-
-function deploymentId(): string {
-  return randomUUID();
-}
-
-function taskIdFor(appId: string): string {
-  return `${appId.slice(1).replaceAll('/', '_')}.${randomBytes(6).toString('hex')}`;
-}
-
-/** Host ports of a task, in the order the agent exports them as PORT0…. */
-function portsOf(resources: readonly Resource[]): number[] {
-  const out: number[] = [];
-  for (const r of resources) {
-    if (r.name !== 'ports') continue;
-    for (const range of r.ranges?.range ?? []) for (let p = Number(range.begin); p <= Number(range.end); p++) out.push(p);
-  }
-  return out;
-}
+// Options and the offer record live in service-options.ts; re-exported so the package's
+// public surface (index.ts imports them from here) does not change.
+export type { LongRunningOptions, OfferRecord } from './service-options.js';
 
 export class LongRunningService {
   readonly options: Compiled;
@@ -153,7 +68,6 @@ export class LongRunningService {
   readonly instances = new Map<string, Instance>();
   readonly deployments = new Map<string, Deployment>();
   private readonly runtime = new Map<string, AppRuntime>();
-  private readonly probes = new Map<string, { next: number; busy: boolean; failures: number[]; results: (boolean | undefined)[]; readyNext: number }>();
   private timer: NodeJS.Timeout | undefined;
   private tickQueued = false;
   private persistQueued = false;
@@ -165,6 +79,27 @@ export class LongRunningService {
     deploymentsStarted: 0, deploymentsFinished: 0, deploymentsRolledBack: 0, statusUpdates: 0, orphansKilled: 0,
   };
   readonly startedAt = now();
+  // These two are declared after the maps and `metrics` they are handed (initialisers run in order).
+  /** Health and readiness probing (probes.ts), fed the state and callbacks it needs. */
+  private readonly prober = new HealthProber({
+    apps: this.apps,
+    instances: this.instances,
+    metrics: this.metrics,
+    rt: (appId) => this.rt(appId),
+    emit: (eventType, data) => this.emit(eventType, data),
+    persistSoon: () => this.persistSoon(),
+    scheduleTick: () => this.scheduleTick(),
+  });
+  /** Read access for views.ts to the state it shows, without making that state public. */
+  private readonly viewSource: views.ViewSource = {
+    apps: this.apps,
+    deployments: this.deployments,
+    instances: this.instances,
+    runtime: this.runtime,
+    rt: (appId) => this.rt(appId),
+    instancesOf: (appId) => this.instancesOf(appId),
+    lockedBy: (appId) => this.lockedBy(appId),
+  };
 
   constructor(options: LongRunningOptions) {
     this.options = compile(options);
@@ -578,7 +513,7 @@ export class LongRunningService {
       const stale = [...this.instances.values()].filter((i) => (i.state === 'staging' || i.state === 'starting') && t - i.launchedAt > STAGING_RECONCILE_MS);
       if (stale.length) this.driver?.reconcile(stale.map((i) => ({ taskId: i.taskId, agentId: i.agentId })));
     }
-    this.runProbes(t);
+    this.prober.run(t);
     this.tick();
   }
 
@@ -614,7 +549,7 @@ export class LongRunningService {
         let reason = '';
         let outcome = '';
         while (r.demand > 0) {
-          const why = this.unfit(app, offer, left, placement, placementsOf(app.spec.id));
+          const why = unfit(app, offer, left, placement, placementsOf(app.spec.id));
           if (why) { [outcome, reason] = why; break; }
           const task = this.buildTask(app, offer, left);
           left = res.subtract(left, task.resources ?? []);
@@ -645,25 +580,6 @@ export class LongRunningService {
       d.launch(l.offerId, l.tasks, { refuseSeconds: 0.5 });
       this.metrics.tasksLaunched += l.tasks.length;
     }
-  }
-
-  /** [outcome class, reason] when `offer` (what is `left` of it) cannot take an instance of `app`. */
-  private unfit(app: AppRecord, offer: Offer, left: Resource[], placement: Placement, placed: Placement[]): [string, string] | undefined {
-    const spec = app.spec;
-    const role = offerRole(offer);
-    if (role !== spec.role) return ['role', `offer is for role '${role}', the app runs as role '${spec.role}'`];
-    const short: string[] = [];
-    for (const [name, need] of [['cpus', spec.cpus], ['mem', spec.mem], ['disk', spec.disk]] as const) {
-      const have = res.scalarOf(left, name);
-      if (need > 0 && have + 1e-9 < need) short.push(`insufficient ${name}: offer has ${Math.round(have * 1000) / 1000}, the app needs ${need}`);
-    }
-    if (spec.portDefinitions.length > 0 && !res.pickPorts(left, spec.portDefinitions.length)) {
-      short.push(`insufficient ports: the app needs ${spec.portDefinitions.length}, offer has ${res.rangesOfName(left, 'ports').reduce((n, [b, e]) => n + e - b + 1, 0)}`);
-    }
-    if (short.length) return [short[0]!.split(':')[0]!.replace('insufficient ', ''), short.join('; ')];
-    const v = violation(spec.constraints, placement, placed);
-    if (v) return ['constraint', v];
-    return undefined;
   }
 
   private buildTask(app: AppRecord, offer: Offer, left: Resource[]): TaskInfo {
@@ -735,7 +651,7 @@ export class LongRunningService {
       default:
         if (isTerminalState(state) || state === TaskState.TASK_UNKNOWN) {
           this.instances.delete(taskId);
-          this.probes.delete(taskId);
+          this.prober.forget(taskId);
           const expected = !!i.killReason && !i.killReason.startsWith('health');
           if (!expected) {
             const r = this.rt(i.appId);
@@ -752,206 +668,34 @@ export class LongRunningService {
     this.scheduleTick();
   }
 
-  // ---- health -------------------------------------------------------------------------------
-
-  private runProbes(t: number): void {
-    for (const i of this.instances.values()) {
-      if (i.state !== 'running' || i.killReason) continue;
-      const spec = this.apps.get(i.appId)?.spec;
-      if (!spec || (spec.healthChecks.length === 0 && spec.readinessChecks.length === 0)) continue;
-      let p = this.probes.get(i.taskId);
-      if (!p) {
-        p = { next: t, busy: false, failures: spec.healthChecks.map(() => 0), results: spec.healthChecks.map(() => undefined), readyNext: t };
-        this.probes.set(i.taskId, p);
-      }
-      if (p.busy || p.next > t) continue;
-      p.busy = true;
-      const probe = p;
-      const interval = Math.min(...spec.healthChecks.map((h) => h.intervalSeconds), ...spec.readinessChecks.map((h) => h.intervalSeconds));
-      void this.probeOnce(i, spec, probe).finally(() => { probe.busy = false; probe.next = now() + interval * 1000; });
-    }
-  }
-
-  private async probeOnce(i: Instance, spec: AppSpec, p: { failures: number[]; results: (boolean | undefined)[] }): Promise<void> {
-    const target = { host: i.hostname, ports: i.ports };
-    if (spec.readinessChecks.length > 0 && !i.ready) {
-      const rs = await Promise.all(spec.readinessChecks.map((c) => runReadinessCheck(c, target)));
-      const ready = rs.every((r) => r.ok);
-      if (ready) i.ready = true;
-      else { i.ready = false; i.healthDetail = `not ready: ${rs.find((r) => !r.ok)?.detail}`; }
-    }
-    if (spec.healthChecks.length === 0) { this.scheduleTick(); return; }
-    const results = await Promise.all(spec.healthChecks.map((c) => runHealthCheck(c, target)));
-    this.metrics.healthChecks += results.length;
-    if (!this.instances.has(i.taskId) || i.killReason) return;
-    const t = now();
-    const inGrace = (c: { gracePeriodSeconds: number }): boolean => !i.everHealthy && t - (i.startedAt ?? t) < c.gracePeriodSeconds * 1000;
-    results.forEach((r, k) => {
-      p.results[k] = r.ok;
-      if (r.ok) p.failures[k] = 0;
-      else {
-        this.metrics.healthFailures++;
-        if (!inGrace(spec.healthChecks[k]!)) p.failures[k] = (p.failures[k] ?? 0) + 1;
-      }
-    });
-    const was = i.healthy;
-    const healthy = results.every((r) => r.ok);
-    i.healthy = healthy;
-    i.healthDetail = healthy ? 'healthy' : `${spec.healthChecks[results.findIndex((r) => !r.ok)]!.protocol} check: ${results.find((r) => !r.ok)!.detail}`;
-    if (healthy) {
-      i.everHealthy = true;
-      // A healthy instance ends the backoff streak (as Marathon resets its delay).
-      const r = this.rt(i.appId);
-      r.failures = 0;
-      r.delayUntil = 0;
-    }
-    i.failing = spec.healthChecks.some((c, k) => c.maxConsecutiveFailures > 0 && (p.failures[k] ?? 0) >= c.maxConsecutiveFailures);
-    if (was !== healthy) {
-      this.emit('health_status_changed_event', { appId: i.appId, taskId: i.taskId, alive: healthy, detail: i.healthDetail });
-      this.persistSoon();
-    }
-    this.scheduleTick();
-  }
-
-  // ---- views for the API --------------------------------------------------------------------
+  // ---- views for the API (views.ts) ---------------------------------------------------------
 
   appCounts(appId: string): { tasksStaged: number; tasksRunning: number; tasksHealthy: number; tasksUnhealthy: number } {
-    const spec = this.apps.get(appId)?.spec;
-    let tasksStaged = 0, tasksRunning = 0, tasksHealthy = 0, tasksUnhealthy = 0;
-    for (const i of this.instancesOf(appId)) {
-      if (i.state === 'staging' || i.state === 'starting') tasksStaged++;
-      if (i.state === 'running') {
-        tasksRunning++;
-        if (spec?.healthChecks.length) { if (i.healthy === true) tasksHealthy++; else if (i.healthy === false) tasksUnhealthy++; }
-      }
-    }
-    return { tasksStaged, tasksRunning, tasksHealthy, tasksUnhealthy };
+    return views.appCounts(this.viewSource, appId);
   }
 
   appView(rec: AppRecord, embed: { tasks?: boolean } = {}): Record<string, unknown> {
-    const r = this.runtime.get(rec.spec.id);
-    return {
-      ...rec.spec,
-      version: rec.version,
-      versionInfo: { lastScalingAt: rec.version, lastConfigChangeAt: rec.configVersion },
-      ...this.appCounts(rec.spec.id),
-      deployments: [...this.deployments.values()].filter((d) => d.appId === rec.spec.id).map((d) => ({ id: d.id })),
-      ...(r?.lastFailure ? { lastTaskFailure: r.lastFailure } : {}),
-      ...(embed.tasks ? { tasks: this.instancesOf(rec.spec.id).map((i) => this.taskView(i)) } : {}),
-    };
+    return views.appView(this.viewSource, rec, embed);
   }
 
   taskView(i: Instance): Record<string, unknown> {
-    const spec = this.apps.get(i.appId)?.spec;
-    return {
-      id: i.taskId,
-      appId: i.appId,
-      host: i.hostname,
-      agentId: i.agentId,
-      slaveId: i.agentId,
-      ports: i.ports,
-      state: `TASK_${i.state.toUpperCase()}`,
-      stagedAt: iso(i.launchedAt),
-      ...(i.startedAt ? { startedAt: iso(i.startedAt) } : {}),
-      version: i.version,
-      ...(i.killReason ? { killReason: i.killReason } : {}),
-      ...(spec?.healthChecks.length ? { healthCheckResults: [{ alive: i.healthy === true, detail: i.healthDetail ?? 'no result yet', failing: !!i.failing }] } : {}),
-      ...(i.ready !== undefined ? { ready: i.ready } : {}),
-    };
+    return views.taskView(this.viewSource, i);
   }
 
   deploymentView(d: Deployment): Record<string, unknown> {
-    const action = { create: 'StartApplication', scale: 'ScaleApplication', restart: 'RestartApplication', update: 'RestartApplication', rollback: d.to ? 'RestartApplication' : 'StopApplication', delete: 'StopApplication' }[d.kind];
-    const stalledFor = now() - d.progressAt;
-    return {
-      id: d.id,
-      version: d.version,
-      kind: d.kind,
-      status: d.status,
-      affectedApps: [d.appId],
-      createdAt: d.createdAt,
-      steps: [{ actions: [{ action, app: d.appId }] }],
-      currentStep: 1,
-      totalSteps: 1,
-      currentActions: [{ action, app: d.appId, readinessCheckResults: [] }],
-      waitingFor: d.waitingFor,
-      stepTimeoutSeconds: d.stepTimeoutSeconds,
-      secondsSinceProgress: Math.round(stalledFor / 100) / 10,
-    };
+    return views.deploymentView(d);
   }
 
   /** "Why isn't my app running": the queue entry of one app. */
   why(appId: string): Record<string, unknown> {
-    const id = absoluteId(appId);
-    const rec = this.apps.get(id);
-    if (!rec) throw new ApiError(404, `app ${id} does not exist`);
-    const r = this.rt(id);
-    const t = now();
-    const counts = this.appCounts(id);
-    const p = r.plan;
-    const waiting = p ? p.launch : 0;
-    const dep = this.lockedBy(id);
-    const reasons: string[] = [];
-    if (r.blockedBy) reasons.push(r.blockedBy);
-    if (r.delayUntil > t && waiting > 0) reasons.push(`launches delayed ${((r.delayUntil - t) / 1000).toFixed(1)} s by backoff after ${r.failures} failure(s)${r.lastFailure ? ` (last: ${r.lastFailure.state} ${r.lastFailure.message})` : ''}`);
-    const declined = r.offers.filter((o) => o.outcome !== 'launched');
-    if (waiting > 0 && declined.length) {
-      const byReason = new Map<string, number>();
-      for (const o of declined) byReason.set(o.reason, (byReason.get(o.reason) ?? 0) + 1);
-      for (const [reason, n] of [...byReason].sort((a, b) => b[1] - a[1])) reasons.push(`${n} of the last ${r.offers.length} offers declined: ${reason}`);
-    }
-    if (waiting > 0 && r.offers.length === 0 && !r.blockedBy) reasons.push('no offer considered yet (no agent has free resources for this framework, or offers are on their way)');
-    return {
-      app: { id, instances: rec.spec.instances, version: rec.version },
-      ...counts,
-      waiting,
-      running: waiting === 0 && !dep,
-      summary: reasons.length ? reasons : waiting > 0 ? ['launching'] : ['nothing is waiting'],
-      waitingFor: dep?.waitingFor ?? p?.waitingFor ?? '',
-      delay: { timeLeftSeconds: Math.max(0, (r.delayUntil - t) / 1000), overdue: r.delayUntil <= t },
-      processedOffersSummary: { processedOffersCount: Object.values(r.summary).reduce((a, b) => a + b, 0), byOutcome: r.summary },
-      lastUnusedOffers: declined,
-      lastOffers: r.offers,
-      ...(r.lastFailure ? { lastTaskFailure: r.lastFailure } : {}),
-    };
+    return views.why(this.viewSource, appId);
   }
 
   queue(): Record<string, unknown>[] {
-    const out: Record<string, unknown>[] = [];
-    for (const app of this.apps.values()) {
-      const r = this.runtime.get(app.spec.id);
-      if (!r?.plan || r.plan.launch === 0) continue;
-      out.push({ ...this.why(app.spec.id), count: r.plan.launch, since: iso() });
-    }
-    return out;
+    return views.queue(this.viewSource);
   }
 
   metricsText(): string {
-    const lines: string[] = [];
-    const m = (name: string, help: string, type: 'counter' | 'gauge', value: number, labels = ''): void => {
-      lines.push(`# HELP agora_lr_${name} ${help}`, `# TYPE agora_lr_${name} ${type}`, `agora_lr_${name}${labels} ${value}`);
-    };
-    const x = this.metrics;
-    m('offers_received_total', 'Offers received.', 'counter', x.offersReceived);
-    m('offers_declined_total', 'Offers declined.', 'counter', x.offersDeclined);
-    m('tasks_launched_total', 'Instances launched.', 'counter', x.tasksLaunched);
-    m('tasks_failed_total', 'Instances that ended unexpectedly.', 'counter', x.tasksFailed);
-    m('tasks_killed_total', 'Kills sent.', 'counter', x.tasksKilled);
-    m('orphans_killed_total', 'Unknown tasks killed after reconciliation.', 'counter', x.orphansKilled);
-    m('health_checks_total', 'Health probes run.', 'counter', x.healthChecks);
-    m('health_check_failures_total', 'Health probes failed.', 'counter', x.healthFailures);
-    m('deployments_started_total', 'Deployments started.', 'counter', x.deploymentsStarted);
-    m('deployments_finished_total', 'Deployments finished.', 'counter', x.deploymentsFinished);
-    m('deployments_rolled_back_total', 'Deployments rolled back.', 'counter', x.deploymentsRolledBack);
-    m('status_updates_total', 'Status updates received.', 'counter', x.statusUpdates);
-    m('state_writes_total', 'State writes to disk.', 'counter', this.store.writes);
-    m('apps', 'Apps defined.', 'gauge', this.apps.size);
-    m('deployments', 'Deployments in progress.', 'gauge', this.deployments.size);
-    const by: Record<string, number> = {};
-    for (const i of this.instances.values()) by[i.state] = (by[i.state] ?? 0) + 1;
-    lines.push('# HELP agora_lr_instances Instances by state.', '# TYPE agora_lr_instances gauge');
-    for (const s of ['staging', 'starting', 'running', 'killing', 'unreachable']) lines.push(`agora_lr_instances{state="${s}"} ${by[s] ?? 0}`);
-    m('connected', '1 while subscribed to a master.', 'gauge', this.connected ? 1 : 0);
-    return `${lines.join('\n')}\n`;
+    return views.metricsText(this.viewSource, { metrics: this.metrics, stateWrites: this.store.writes, connected: this.connected });
   }
 }
