@@ -13,7 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { resources, type Resource } from '@agora/core';
-import { Allocator, AllocatorState, seededRandomForBench, type AgentSlot, type FrameworkSlot } from './allocator-fixtures.js';
+import { Allocator, AllocatorState, seededRandom, type AgentSlot, type FrameworkSlot } from './allocator-fixtures.js';
 
 const SIZES: [number, number][] = (process.env.BENCH_SIZES ?? '1000x100,10000x1000,20000x2000,50000x6000')
   .split(',').map((s) => s.split('x').map(Number) as [number, number]);
@@ -27,7 +27,7 @@ const VARIANTS: Variant[] = [
 ];
 
 function cluster(nAgents: number, nFrameworks: number, v: Variant): { agents: AgentSlot[]; frameworks: FrameworkSlot[]; totals: Map<string, number> } {
-  const rnd = seededRandomForBench(nAgents * 31 + nFrameworks);
+  const rnd = seededRandom(nAgents * 31 + nFrameworks);
   const plain = resources.parseResources('cpus:32;mem:262144;disk:1000000;ports:[31000-31999]');
   const agents: AgentSlot[] = [];
   for (let i = 0; i < nAgents; i++) {

@@ -19,7 +19,7 @@ export type { LeaderElectionOptions, Fence } from './leader-election.js';
 export type { Registry, RegistrySnapshot, RegistryOperation, FrameworkRecord, AgentRecord, RoleRecord, ReservationRecord } from './registry.js';
 export {
   Allocator, AllocatorState, allocate, createSorter, DrfSorter, RandomSorter, PrioritySorter, RoundRobinSorter, SORTER_NAMES, isAllocatable, MIN_ALLOCATABLE,
-  dominantShareOf, explain, planPreemption, validateRoleName,
+  dominantShareOf, explain, planPreemption, validateRoleName, seededRandom,
 } from './allocator/index.js';
 export type {
   AllocatorOptions, AgentOrder, MinAllocatable, Sorter, SorterClient, SorterName, Allocation, AllocationInput, AgentSlot, FrameworkSlot,
