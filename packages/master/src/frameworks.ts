@@ -20,15 +20,43 @@ export interface Filter {
   resources: Resource[];
 }
 
+/** A set that reports every change, so the owner can bump its version. */
+class WatchedSet extends Set<string> {
+  constructor(private readonly changed: () => void) {
+    super();
+  }
+
+  override add(value: string): this {
+    if (!this.has(value)) this.changed();
+    return super.add(value);
+  }
+
+  override delete(value: string): boolean {
+    const had = super.delete(value);
+    if (had) this.changed();
+    return had;
+  }
+
+  override clear(): void {
+    if (this.size > 0) this.changed();
+    super.clear();
+  }
+}
+
 export class FrameworkEntry implements FrameworkSlot {
-  /** Connected to a scheduler stream right now. */
-  connected = false;
+  /**
+   * Bumped on every change the allocator orders by (connection, suppression, roles, priority,
+   * usage), so that the allocator's kept role tree re-reads only the frameworks that changed
+   * (see AllocatorState). Filters are read live and need no bump.
+   */
+  version = 0;
+  private isConnected = false;
+  private isSuppressed = false;
+  private isRemoved = false;
+  private current: FrameworkInfo;
   sink: EventSink | undefined;
-  suppressed = false;
   /** Roles suppressed with SUPPRESS{roles}; the framework's other roles still get offers. */
-  readonly suppressedRoles = new Set<string>();
-  /** Torn down; kept only by stale references. */
-  removed = false;
+  readonly suppressedRoles = new WatchedSet(() => this.version++);
   readonly filters = new Map<string, Filter>();
   /** Allocated + offered over all roles. */
   readonly usage: Scalars = new Map();
@@ -38,7 +66,49 @@ export class FrameworkEntry implements FrameworkSlot {
   /** Seconds since the epoch of the latest (re-)subscription. */
   subscribedTime = 0;
 
-  constructor(readonly id: string, public info: FrameworkInfo, public registeredTime: number) {}
+  constructor(readonly id: string, info: FrameworkInfo, public registeredTime: number) {
+    this.current = info;
+  }
+
+  /** Connected to a scheduler stream right now. */
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  set connected(v: boolean) {
+    if (v !== this.isConnected) this.version++;
+    this.isConnected = v;
+  }
+
+  /** SUPPRESS without roles: no offers at all until REVIVE. */
+  get suppressed(): boolean {
+    return this.isSuppressed;
+  }
+
+  set suppressed(v: boolean) {
+    if (v !== this.isSuppressed) this.version++;
+    this.isSuppressed = v;
+  }
+
+  /** Torn down; kept only by stale references. */
+  get removed(): boolean {
+    return this.isRemoved;
+  }
+
+  set removed(v: boolean) {
+    if (v !== this.isRemoved) this.version++;
+    this.isRemoved = v;
+  }
+
+  /** As the scheduler last subscribed with it (roles, priority, capabilities, …). */
+  get info(): FrameworkInfo {
+    return this.current;
+  }
+
+  set info(v: FrameworkInfo) {
+    this.version++;
+    this.current = v;
+  }
 
   /** Its first role ('*' when it gave none): the role of tasks that name none. */
   get role(): string {
@@ -58,6 +128,7 @@ export class FrameworkEntry implements FrameworkSlot {
 
   /** Counts `res` (sign 1) or stops counting it (-1) for `role`, in the total and per role. */
   charge(role: string, res: readonly Resource[], sign: 1 | -1): void {
+    this.version++;
     addScalars(this.usage, res, sign);
     let u = this.roleUsage.get(role);
     if (!u) {

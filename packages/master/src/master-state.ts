@@ -9,7 +9,7 @@ import {
   EventType, AgentEventType, TaskState, TaskStatusReason, TaskStatusSource, isTerminalState, taskStateName, resources,
   type MasterInfo, type Offer, type Resource, type TaskStatus, type TimerHandle, type Logger, type Clock,
 } from '@agora/core';
-import { Allocator, type Allocation, type RoleConfig } from './allocator/index.js';
+import { Allocator, AllocatorState, type Allocation, type RoleConfig } from './allocator/index.js';
 import { AgentEntry } from './agents.js';
 import { FrameworkEntry } from './frameworks.js';
 import { addScalars, Ledger } from './ledger.js';
@@ -38,6 +38,12 @@ export class MasterState implements FailureHost {
   readonly frameworks = new Map<string, FrameworkEntry>();
   readonly agents = new Map<string, AgentEntry>();
   readonly allocator: Allocator;
+  /**
+   * The allocator's role tree kept between rounds: a round then re-reads only the frameworks
+   * whose `version` changed, so its cost follows what changed rather than how many frameworks
+   * there are. The allocator stays pure; this is just a value handed back to it.
+   */
+  readonly allocatorState = new AllocatorState();
   /** Agents marked GONE: ID → seconds since the epoch (refused if they come back). */
   readonly goneAgents = new Map<string, number>();
   /** Agents known from the registry that have not re-registered since this master started leading. */
@@ -218,7 +224,7 @@ export class MasterState implements FailureHost {
       const a = this.ledger.get(id);
       return { id, available: a ? a.available : [] };
     });
-    const allocations = this.allocator.allocate({ agents: candidates, frameworks: fws, totals: this.ledger.totals, now: this.clock.now(), roles: this.roleConfigs });
+    const allocations = this.allocator.allocate({ agents: candidates, frameworks: fws, totals: this.ledger.totals, now: this.clock.now(), roles: this.roleConfigs }, this.allocatorState);
     this.applyAllocations(allocations);
     this.metrics.recordAllocation(performance.now() - t0);
   }
