@@ -1,8 +1,8 @@
 /**
- * The CLI's view of @agora/master, @agora/agent and @agora/sdk, typed by the contract
- * (brief/CONTRACTS.md). Going through these accessors lets the CLI build and give a clear
- * message even while a sibling package does not yet export what the contract promises.
- * The packages are imported lazily: `agora agents` need not load the master, agent and SDK.
+ * The CLI's view of @agora/master, @agora/agent and @agora/sdk: the few entry points it uses,
+ * typed here. The packages are imported lazily, so that a quick command such as
+ * `agora agents` does not pay for loading the master, the agent and the SDK, and a missing
+ * export becomes one clear error line rather than a crash at start-up.
  */
 import type { FrameworkInfo, KillPolicy, Logger, MasterInfo, Offer, Resource, TaskInfo, TaskStatus, CommandInfo, Filters } from '@agora/core';
 import { UserError } from './errors.js';
