@@ -100,6 +100,10 @@ test('task run: bad -f, --env and --file are refused clearly', async () => {
       [['task', 'run', '--env', 'NOEQUALS', '--', 'true'], /bad --env 'NOEQUALS'/],
       [['task', 'run', '--file', big, '--', 'true'], /over the 8 MiB limit/],
       [['task', 'run', '--name', 'x'], /no command to run/],
+      // The frameworks' -f definitions are read the same way, before any API is called.
+      [['app', 'deploy', '-f', bad, '--api', 'http://127.0.0.1:1'], /bad\.json is not valid JSON/],
+      [['job', 'add', '-f', bad, '--api', 'http://127.0.0.1:1'], /bad\.json is not valid JSON/],
+      [['job', 'add', '-f', join(dir, 'missing.json')], /cannot read .*missing\.json/],
     ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -23,6 +23,7 @@ import { Range } from 'etcd3';
 import { agora, type Resource } from '@agora/core';
 import type { Fence } from './leader-election.js';
 import { agentExtras, type AgentRecord, type FrameworkRecord, type Registry, type RegistryOperation, type RegistrySnapshot, type RoleRecord } from './registry.js';
+import { GroupCommit } from './group-commit.js';
 
 /** Options of an EtcdRegistry. */
 export interface EtcdRegistryOptions {
@@ -47,11 +48,6 @@ export class RegistryFencedError extends Error {
   override name = 'RegistryFencedError';
 }
 
-interface Pending {
-  ops: RegistryOperation[];
-  resolve: () => void;
-  reject: (e: Error) => void;
-}
 
 interface StoredRecord {
   id: string;
@@ -69,8 +65,7 @@ export class EtcdRegistry implements Registry {
   private readonly prefix: string;
   private readonly maxTxnOps: number;
   private readonly pageSize: number;
-  private queue: Pending[] = [];
-  private writing: Promise<void> | undefined;
+  private readonly commits: GroupCommit;
   /** Transactions committed so far (tests check group commit with it). */
   writes = 0;
 
@@ -78,6 +73,13 @@ export class EtcdRegistry implements Registry {
     this.prefix = opts.prefix ?? '/agora/registry/';
     this.maxTxnOps = opts.maxTxnOps ?? 128;
     this.pageSize = opts.pageSize ?? 1000;
+    this.commits = new GroupCommit(async (batches) => {
+      try {
+        await this.commit(batches.flat());
+      } catch (e) {
+        throw e instanceof RegistryFencedError ? e : new Error(`registry write to etcd failed: ${(e as Error).message}`);
+      }
+    }, this.maxTxnOps);
   }
 
   /** Reads every record, page by page, all at one etcd revision (a consistent snapshot). */
@@ -102,39 +104,11 @@ export class EtcdRegistry implements Registry {
     // Checked up front so one bad batch cannot fail the group it would be committed with.
     const bad = ops.find((op) => this.keyOf(op) === undefined);
     if (bad) return Promise.reject(new Error(`unknown registry operation ${JSON.stringify(bad)}`));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ ops, resolve, reject });
-      if (!this.writing) this.writing = this.drain();
-    });
+    return this.commits.enqueue(ops);
   }
 
-  async close(): Promise<void> {
-    while (this.writing) await this.writing;
-  }
-
-  // ---------------------------------------------------------------- writing
-
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const group: Pending[] = [];
-        let count = 0;
-        while (this.queue.length > 0) {
-          const next = this.queue[0]!;
-          if (group.length > 0 && count + next.ops.length > this.maxTxnOps) break;
-          group.push(this.queue.shift()!);
-          count += next.ops.length;
-        }
-        try {
-          await this.commit(group.flatMap((p) => p.ops));
-          for (const p of group) p.resolve();
-        } catch (e) {
-          for (const p of group) p.reject(e instanceof RegistryFencedError ? e : new Error(`registry write to etcd failed: ${(e as Error).message}`));
-        }
-      }
-    } finally {
-      this.writing = undefined;
-    }
+  close(): Promise<void> {
+    return this.commits.idle();
   }
 
   /** One transaction; later operations on a key win over earlier ones (as applied in order). */

@@ -10,22 +10,16 @@
  */
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { GroupCommit } from './group-commit.js';
 import { decodeSnapshot, encodeSnapshot, REGISTRY_OPERATION_TYPES, RegistryState, type Registry, type RegistryOperation, type RegistrySnapshot } from './registry.js';
 
 const FILE = 'state.json';
 const KNOWN_OPS = REGISTRY_OPERATION_TYPES;
 
-interface Pending {
-  ops: RegistryOperation[];
-  resolve: () => void;
-  reject: (e: Error) => void;
-}
-
 /** Registry kept in a directory on local disk (the master's default). */
 export class FileRegistry implements Registry {
   private state = new RegistryState();
-  private queue: Pending[] = [];
-  private writing: Promise<void> | undefined;
+  private readonly commits = new GroupCommit((batches) => this.commit(batches));
   private loaded = false;
   /** Number of files written so far (tests check group commit with it). */
   writes = 0;
@@ -59,36 +53,23 @@ export class FileRegistry implements Registry {
     // Checked up front so one bad batch cannot fail the group it would be committed with.
     const bad = ops.find((op) => !KNOWN_OPS.has(op?.type));
     if (bad) return Promise.reject(new Error(`unknown registry operation ${JSON.stringify(bad)}`));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ ops, resolve, reject });
-      if (!this.writing) this.writing = this.drain();
-    });
+    return this.commits.enqueue(ops);
   }
 
-  async close(): Promise<void> {
-    while (this.writing) await this.writing;
+  close(): Promise<void> {
+    return this.commits.idle();
   }
 
-  private async drain(): Promise<void> {
+  /** Applies a group to a copy, so that a failed write leaves the committed state as it was. */
+  private async commit(batches: RegistryOperation[][]): Promise<void> {
+    const next = this.state.clone();
+    for (const ops of batches) next.apply(ops);
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue;
-        this.queue = [];
-        // Every batch is applied to a copy so a failed write leaves the committed state as it was.
-        const next = this.state.clone();
-        const ok = batch;
-        for (const p of batch) next.apply(p.ops);
-        try {
-          await this.write(encodeSnapshot(next.snapshot()));
-          this.state = next;
-          for (const p of ok) p.resolve();
-        } catch (e) {
-          for (const p of ok) p.reject(new Error(`registry write failed: ${(e as Error).message}`));
-        }
-      }
-    } finally {
-      this.writing = undefined;
+      await this.write(encodeSnapshot(next.snapshot()));
+    } catch (e) {
+      throw new Error(`registry write failed: ${(e as Error).message}`);
     }
+    this.state = next;
   }
 
   private async write(text: string): Promise<void> {

@@ -40,6 +40,7 @@ import {
 } from '@agora/core';
 import { Backoff } from './backoff.js';
 import { EventChannel } from './event-channel.js';
+import { closeOnce } from './connection.js';
 
 /** What the agent tells an executor. A returned promise is awaited before the next event. */
 export interface ExecutorCallbacks {
@@ -393,14 +394,7 @@ export class ExecutorDriver {
   }
 
   private onClosed(conn: Connection, reason: string): void {
-    if (conn.closed) return;
-    conn.closed = true;
-    conn.writer.close();
-    try {
-      conn.call.cancel();
-    } catch {
-      // already finished
-    }
+    if (!closeOnce(conn)) return;
     if (this.conn !== conn) return;
     this.conn = undefined;
     if (this.state !== 'running') return;

@@ -38,6 +38,7 @@ import {
 } from '@agora/core';
 import { Backoff } from './backoff.js';
 import { EventChannel } from './event-channel.js';
+import { closeOnce } from './connection.js';
 
 /**
  * What the master tells a framework. Every callback is optional; a returned promise is awaited
@@ -511,14 +512,7 @@ export class SchedulerDriver {
   }
 
   private onClosed(conn: Connection, reason: string): void {
-    if (conn.closed) return;
-    conn.closed = true;
-    conn.writer.close();
-    try {
-      conn.call.cancel();
-    } catch {
-      // already finished
-    }
+    if (!closeOnce(conn)) return;
     for (const f of conn.onClose.splice(0)) f();
     if (this.conn !== conn) return;
     this.conn = undefined;

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { AppsClient } from '@agora/long-running';
+import { readJsonInput } from '../../json-input.js';
 import { BaseCommand } from '../../base-command.js';
 import { UserError, oneLine } from '../../errors.js';
 import { jsonFlag } from '../../flags.js';
@@ -55,18 +55,7 @@ export default class AppDeployCommand extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(AppDeployCommand);
-    let text: string;
-    try {
-      text = flags.file === '-' ? await new Promise<string>((resolve, reject) => { let s = ''; process.stdin.on('data', (d) => { s += d; }).on('end', () => resolve(s)).on('error', reject); }) : await readFile(flags.file, 'utf8');
-    } catch (err) {
-      throw new UserError(`cannot read ${flags.file}: ${oneLine(err)}`);
-    }
-    let defs: unknown;
-    try {
-      defs = JSON.parse(text);
-    } catch (err) {
-      throw new UserError(`${flags.file} is not valid JSON: ${oneLine(err)}`);
-    }
+    const defs = await readJsonInput(flags.file);
     const list = Array.isArray(defs) ? defs : [defs];
     const client = new AppsClient(flags.api);
     const results: { id: string; deploymentId: string; version: string }[] = [];

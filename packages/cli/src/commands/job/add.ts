@@ -2,8 +2,8 @@ import { Args, Flags } from '@oclif/core';
 import { CronClient, DEFAULT_CRON_API } from '@agora/cron/client';
 import { BaseCommand } from '../../base-command.js';
 import { jsonFlag } from '../../flags.js';
-import { readFileSync } from 'node:fs';
-import { UserError, oneLine } from '../../errors.js';
+import { readJsonInput } from '../../json-input.js';
+import { UserError } from '../../errors.js';
 
 const apiFlag = Flags.string({ summary: 'Cron REST API.', env: 'AGORA_CRON_API', default: DEFAULT_CRON_API, helpValue: 'URL' });
 const nameArg = Args.string({ description: 'Job name.', required: true });
@@ -20,12 +20,7 @@ export default class JobAddCommand extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(JobAddCommand);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(flags.file === '-' ? 0 : flags.file, 'utf8'));
-    } catch (e) {
-      throw new UserError(`cannot read ${flags.file}: ${oneLine(e)}`);
-    }
+    const parsed = await readJsonInput(flags.file);
     const jobs = Array.isArray(parsed) ? parsed : [parsed];
     const client = new CronClient(flags.api);
     const saved: unknown[] = [];
