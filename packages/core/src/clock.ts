@@ -13,12 +13,24 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle;
 }
 
-/** The real clock. Timers do not keep the process alive on their own. */
+/** Node's timers hold at most 2^31-1 ms (~24.8 days); longer ones fire after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The real clock. Timers do not keep the process alive on their own, and a timer longer than
+ * Node allows (a yearly job's next run) is re-armed in steps instead of firing at once.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
-    const t = setTimeout(fn, ms);
-    t.unref();
+    const due = Date.now() + (Number.isNaN(ms) ? 0 : Math.max(0, ms));
+    let t: NodeJS.Timeout;
+    const arm = (): void => {
+      const left = due - Date.now();
+      t = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(fn, Math.max(0, left));
+      t.unref();
+    };
+    arm();
     return { cancel: () => clearTimeout(t) };
   },
 };
