@@ -95,9 +95,18 @@ export interface StoreOptions {
 
 export const DURATIONS_KEPT = 200;
 
+/**
+ * Maps keyed by user-given names and IDs have no prototype, so a job or run called `valueOf`,
+ * `constructor` or `__proto__` is looked up (and refused) like any other unknown name.
+ */
+function emptyState(): CronState {
+  const dict = () => Object.create(null) as Record<string, never>;
+  return { jobs: dict(), cursors: dict(), deps: dict(), runs: dict(), stats: dict() };
+}
+
 /** The state and its durable log. All mutations go through the methods here. */
 export class CronStore {
-  readonly state: CronState = { jobs: {}, cursors: {}, deps: {}, runs: {}, stats: {} };
+  readonly state: CronState = emptyState();
   /** Finished run IDs per job, oldest first (for trimming history). */
   private finished = new Map<string, string[]>();
   /** Runs already counted as finished (a run object is updated in place, so "was it terminal before" cannot be read from it). */
@@ -125,7 +134,8 @@ export class CronStore {
     const s = new CronStore(dir, options);
     try {
       const snap = JSON.parse(await readFile(path.join(dir, 'state.json'), 'utf8')) as CronState;
-      Object.assign(s.state, { jobs: {}, cursors: {}, deps: {}, runs: {}, stats: {} }, snap);
+      for (const k of ['jobs', 'cursors', 'deps', 'runs', 'stats'] as const) Object.assign(s.state[k], snap[k] ?? {});
+      if (snap.frameworkId !== undefined) s.state.frameworkId = snap.frameworkId;
       for (const r of Object.values(s.state.runs).sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0))) if (TERMINAL.has(r.state)) s.noteFinished(r);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cron store ${dir}/state.json: ${(e as Error).message}`);
