@@ -189,13 +189,17 @@ export async function buildApi(svc: LongRunningService): Promise<FastifyInstance
     const flat: unknown[] = [];
     const walk = (g: unknown, base: string): void => {
       if (typeof g !== 'object' || g === null) throw new ApiError(422, 'Object is not valid', [{ path: '/', message: 'a group must be an object' }]);
-      const grp = g as { id?: string; apps?: unknown[]; groups?: unknown[] };
+      const grp = g as { id?: unknown; apps?: unknown; groups?: unknown };
+      // Checked by hand as well as by the route schema: nested groups are free-form objects.
+      if (grp.id !== undefined && typeof grp.id !== 'string') throw new ApiError(422, 'Object is not valid', [{ path: '/id', message: 'a group id must be a string' }]);
+      if (grp.apps !== undefined && !Array.isArray(grp.apps)) throw new ApiError(422, 'Object is not valid', [{ path: '/apps', message: 'apps must be an array' }]);
+      if (grp.groups !== undefined && !Array.isArray(grp.groups)) throw new ApiError(422, 'Object is not valid', [{ path: '/groups', message: 'groups must be an array' }]);
       const gid = absoluteId(grp.id ?? '', base);
-      for (const a of grp.apps ?? []) {
+      for (const a of (grp.apps as unknown[] | undefined) ?? []) {
         if (typeof a === 'object' && a !== null && typeof (a as { id?: unknown }).id === 'string') flat.push({ ...(a as object), id: absoluteId((a as { id: string }).id, gid) });
         else flat.push(a);
       }
-      for (const s of grp.groups ?? []) walk(s, gid);
+      for (const s of (grp.groups as unknown[] | undefined) ?? []) walk(s, gid);
     };
     walk(req.body, '/');
     if (flat.length === 0) throw new ApiError(422, 'Object is not valid', [{ path: '/apps', message: 'a group needs at least one app' }]);
