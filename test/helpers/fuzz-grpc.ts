@@ -79,8 +79,25 @@ export async function runGrpcFuzz(options: GrpcFuzzOptions): Promise<FuzzTally> 
       },
     },
   });
+  // A framework with nothing to lose, whose ID the operator calls may use (and tear down).
+  const decoy = new SchedulerDriver({
+    master: cluster.masterAddress,
+    framework: { name: 'fuzz-decoy', failoverTimeoutSeconds: 0 },
+    callbacks: { resourceOffers: (d, offers) => d.decline(offers.map((o) => o.id!.value!), { refuseSeconds: 3600 }) },
+  });
+  /** After an accepted case, waits for its effects (kills, removals) to finish. */
+  const settle = async (): Promise<void> => {
+    let last = await fingerprint(op, cluster);
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 150));
+      const now = await fingerprint(op, cluster);
+      if (now === last) return;
+      last = now;
+    }
+  };
   try {
     await driver.start();
+    await decoy.start();
     const state = await waitFor(async () => {
       const tasks = await op.getTasks({});
       return tasks.tasks.find((t) => t.taskId?.value === 'witness' && taskStateName(t.state) === 'TASK_RUNNING');
@@ -100,7 +117,9 @@ export async function runGrpcFuzz(options: GrpcFuzzOptions): Promise<FuzzTally> 
     for (const method of operator.methodsArray) {
       const reqType = T(method.requestType.replace(/^.*\./, ''));
       const path = `/agora.v1.Operator/${method.name}`;
-      await checkProperty(fc.asyncProperty(framesOf(reqType, { strings }), async (body) => {
+      // The witness's framework ID is left out: tearing it down is legal and would end the run.
+      const opStrings = [...strings.filter((x) => x !== frameworkId), decoy.frameworkId ?? 'decoy'];
+      await checkProperty(fc.asyncProperty(framesOf(reqType, { strings: opStrings }), async (body) => {
         const before = await fingerprint(op, cluster);
         const out = await master.unary(path, body);
         tally.add(`Operator/${method.name}`, out);
@@ -108,7 +127,12 @@ export async function runGrpcFuzz(options: GrpcFuzzOptions): Promise<FuzzTally> 
         if (out.code === grpc.status.UNKNOWN || (out.code === grpc.status.INTERNAL && !/deserializ|parse/i.test(out.details))) {
           throw new FuzzFailure(`${path} failed inside the server: ${out.code} ${out.details}`);
         }
-        if (out.code !== grpc.status.OK && (await fingerprint(op, cluster)) !== before) throw new FuzzFailure(`${path} rejected (${out.details}) but changed the state`);
+        if (out.code !== grpc.status.OK) {
+          const now = await fingerprint(op, cluster);
+          if (now !== before) throw new FuzzFailure(`${path} rejected (${out.details}) but changed the state: ${before} → ${now}`);
+        } else {
+          await settle();
+        }
         await assertResponsive(op, agent, path);
       }), options.runs);
       // Undo what accepted calls did to the one real agent, so later suites can use it.
@@ -163,6 +187,7 @@ export async function runGrpcFuzz(options: GrpcFuzzOptions): Promise<FuzzTally> 
     return tally;
   } finally {
     await driver.stop().catch(() => undefined);
+    await decoy.stop().catch(() => undefined);
     op.close();
     master.close();
     agent.close();
@@ -179,7 +204,9 @@ export async function runGrpcFuzz(options: GrpcFuzzOptions): Promise<FuzzTally> 
       if (!answered(out) && out.code !== undefined && out.code !== grpc.status.OK) {
         // Rejected outright: the cluster is as it was.
         const now = await fingerprint(op, cluster);
-        if (now !== before) throw new FuzzFailure(`${path} rejected (${out.details}) but changed the state`);
+        if (now !== before) throw new FuzzFailure(`${path} rejected (${out.details}) but changed the state: ${before} → ${now}`);
+      } else {
+        await settle();
       }
       await assertResponsive(op, agent, path);
     }), options.runs);
