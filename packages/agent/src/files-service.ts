@@ -88,14 +88,14 @@ async function browse(ctx: AgentContext, req: agora.v1.BrowseFilesRequest): Prom
   const s = await stat(dir);
   const rel = (req.path ?? '').replace(/^\.?\/+|\/+$/g, '');
   if (!s.isDirectory()) {
-    return { entries: [{ path: rel, size: s.size, directory: false, mtime: s.mtimeMs / 1000, mode: s.mode }] };
+    return { entries: [{ path: rel, size: s.size, directory: false, mtime: s.mtimeMs / 1000, mode: s.mode }], directory: sandbox };
   }
   const names = (await readdir(dir)).sort();
   const entries = await Promise.all(names.map(async (name) => {
     const st = await stat(path.join(dir, name)).catch(() => undefined);
     return { path: rel ? `${rel}/${name}` : name, size: st?.size ?? 0, directory: st?.isDirectory() ?? false, mtime: (st?.mtimeMs ?? 0) / 1000, mode: st?.mode ?? 0 };
   }));
-  return { entries };
+  return { entries, directory: sandbox };
 }
 
 type Unary<Req, Res> = grpc.handleUnaryCall<Req, Res>;
