@@ -92,7 +92,7 @@ export function renderTop(s: TopSnapshot, width: number, height: number): string
   out.push('');
   const tot = totals(st);
   if (tot.length === 0) out.push(fit('No resources: no active agent.', width));
-  const barWidth = Math.max(10, Math.min(50, width - 40));
+  const barWidth = Math.max(10, Math.min(50, width - 50));
   for (const r of tot) {
     const pct = r.total > 0 ? Math.round((r.used / r.total) * 100) : 0;
     out.push(fit(`${r.name.padEnd(6)} ${bar(r.used, r.offered, r.total, barWidth)} ${`${num(r.used)} / ${num(r.total)}`.padStart(15)} ${`${pct}%`.padStart(4)}${r.offered > 0 ? `  (${num(r.offered)} offered)` : ''}`, width));

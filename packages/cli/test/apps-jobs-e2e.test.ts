@@ -39,10 +39,11 @@ test('app deploy, list, show and remove', { timeout: 90_000 }, async () => {
   assert.match(deployed.stdout, /^deploy \/shop\/web: done in [\d.]+ s/m);
   assert.equal(deployed.stderr, '', 'no spinner when not on a terminal');
 
-  const [list, listJson, show] = await Promise.all([
-    agora(['app', 'list', '--api', apps]),
-    agora(['app', 'list', '--json', '--api', apps]),
-    agora(['app', 'show', '/shop/web', '--json', '--api', apps]),
+  const [list, listJson, show, missing] = await Promise.all([
+    agora(['app', 'list', '--api', apps], {}, 60_000),
+    agora(['app', 'list', '--json', '--api', apps], {}, 60_000),
+    agora(['app', 'show', '/shop/web', '--json', '--api', apps], {}, 60_000),
+    agora(['app', 'show', '/nope', '--api', apps], {}, 60_000),
   ]);
   assert.equal(list.code, 0, list.stderr);
   assert.match(list.stdout, /\/shop\/web\s*│\s*2\s*│\s*2\s*│/);
@@ -50,9 +51,8 @@ test('app deploy, list, show and remove', { timeout: 90_000 }, async () => {
   assert.equal(show.code, 0, show.stderr);
   const app = JSON.parse(show.stdout) as { id: string; tasks: { state: string }[] };
   assert.equal(app.id, '/shop/web');
-  assert.deepEqual(app.tasks.map((t) => t.state), ['running', 'running']);
+  assert.deepEqual(app.tasks.map((t) => t.state), ['TASK_RUNNING', 'TASK_RUNNING']);
 
-  const missing = await agora(['app', 'show', '/nope', '--api', apps]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^agora: .*\/nope/);
   assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);
@@ -60,44 +60,45 @@ test('app deploy, list, show and remove', { timeout: 90_000 }, async () => {
   const removed = await agora(['app', 'remove', '/shop/web', '--json', '--api', apps], {}, 60_000);
   assert.equal(removed.code, 0, removed.stderr);
   assert.equal((JSON.parse(removed.stdout) as { done: boolean }).done, true);
-  const empty = await agora(['app', 'list', '--api', apps]);
+  const empty = await agora(['app', 'list', '--api', apps], {}, 60_000);
   assert.match(empty.stdout, /^No apps/);
 });
 
 test('job add, list, run and history', { timeout: 90_000 }, async () => {
   const file = join(dir, 'job.json');
   writeFileSync(file, JSON.stringify({ name: 'nightly', command: 'echo backed up', schedule: 'R/2099-01-01T00:00:00Z/P1D', cpus: 0.1, mem: 16 }));
-  const added = await agora(['job', 'add', '-f', file, '--api', cron]);
+  const added = await agora(['job', 'add', '-f', file, '--api', cron], {}, 60_000);
   assert.equal(added.code, 0, added.stderr);
   assert.match(added.stdout, /^job nightly saved; next run 2099-01-01T00:00:00/m);
 
-  const list = await agora(['job', 'list', '--json', '--api', cron]);
+  const [list, run, unknown] = await Promise.all([
+    agora(['job', 'list', '--json', '--api', cron], {}, 60_000),
+    agora(['job', 'run', 'nightly', '--json', '--api', cron], {}, 60_000),
+    agora(['job', 'run', 'no-such-job', '--api', cron], {}, 60_000),
+  ]);
   assert.equal(list.code, 0, list.stderr);
   assert.deepEqual((JSON.parse(list.stdout) as { name: string }[]).map((j) => j.name), ['nightly']);
-
-  const run = await agora(['job', 'run', 'nightly', '--json', '--api', cron]);
   assert.equal(run.code, 0, run.stderr);
   const runId = (JSON.parse(run.stdout) as { id: string }).id;
   assert.ok(runId);
 
-  // The run goes through the cluster and ends; history shows it.
+  // The run goes through the cluster and ends (waited for on the API itself); history shows it.
   const deadline = Date.now() + 40_000;
-  let runs: { id: string; state: string; trigger: string; exitCode: number | null }[] = [];
-  while (Date.now() < deadline) {
-    const h = await agora(['job', 'history', 'nightly', '--json', '--api', cron]);
-    assert.equal(h.code, 0, h.stderr);
-    runs = JSON.parse(h.stdout) as typeof runs;
-    if (runs.some((r) => r.id === runId && ['succeeded', 'failed', 'killed', 'skipped'].includes(r.state))) break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const ended = async (): Promise<boolean> => {
+    const runs = await (await fetch(`${cron}/v1/jobs/nightly/history?limit=5`)).json() as { id: string; state: string }[];
+    return runs.some((r) => r.id === runId && ['succeeded', 'failed', 'killed', 'skipped'].includes(r.state));
+  };
+  while (Date.now() < deadline && !(await ended())) await new Promise((r) => setTimeout(r, 200));
+  const [h, table] = await Promise.all([agora(['job', 'history', 'nightly', '--json', '--api', cron], {}, 60_000), agora(['job', 'history', 'nightly', '--api', cron], {}, 60_000)]);
+  assert.equal(h.code, 0, h.stderr);
+  const runs = JSON.parse(h.stdout) as { id: string; state: string; trigger: string; exitCode: number | null }[];
   const mine = runs.find((r) => r.id === runId);
   assert.ok(mine, JSON.stringify(runs));
   assert.equal(mine.state, 'succeeded', JSON.stringify(mine));
   assert.equal(mine.exitCode, 0);
-  const table = await agora(['job', 'history', 'nightly', '--api', cron]);
   assert.match(table.stdout, /SCHEDULED.*STATE/);
+  assert.match(table.stdout, /succeeded/);
 
-  const unknown = await agora(['job', 'run', 'no-such-job', '--api', cron]);
   assert.equal(unknown.code, 1);
   assert.equal(unknown.stderr.trim().split('\n').length, 1, unknown.stderr);
 });
