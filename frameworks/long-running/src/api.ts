@@ -101,7 +101,7 @@ export async function buildApi(svc: LongRunningService): Promise<FastifyInstance
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/ping', { schema: { summary: 'Liveness', tags: ['misc'] } }, async (_req, reply) => reply.type('text/plain').send('pong'));
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['misc'] } }, async (_req, reply) => reply.type('text/plain; version=0.0.4').send(svc.metricsText()));
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['misc'] } }, async (_req, reply) => reply.type('text/plain; version=0.0.4').send(await svc.metricsText()));
   app.get('/v2/info', { schema: { summary: 'About this framework', tags: ['misc'] } }, async () => ({
     name: 'agora-long-running',
     version: API_VERSION,

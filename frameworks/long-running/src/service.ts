@@ -51,6 +51,8 @@ import {
 } from './service-options.js';
 import { StateStore, type StoredState } from './store.js';
 import * as views from './views.js';
+import { metricsRegistry } from './metrics.js';
+import type { Registry } from 'prom-client';
 
 // Options and the offer record live in service-options.ts; re-exported so the package's
 // public surface (index.ts imports them from here) does not change.
@@ -76,9 +78,10 @@ export class LongRunningService {
   private stopped = false;
   readonly metrics = {
     offersReceived: 0, offersDeclined: 0, tasksLaunched: 0, tasksFailed: 0, tasksKilled: 0, healthChecks: 0, healthFailures: 0,
-    deploymentsStarted: 0, deploymentsFinished: 0, deploymentsRolledBack: 0, statusUpdates: 0, orphansKilled: 0,
+    deploymentsStarted: 0, deploymentsSucceeded: 0, deploymentsFailed: 0, deploymentsRolledBack: 0, statusUpdates: 0, orphansKilled: 0,
   };
   readonly startedAt = now();
+  private metricsRegistry: Registry | undefined;
   // These two are declared after the maps and `metrics` they are handed (initialisers run in order).
   /** Health and readiness probing (probes.ts), fed the state and callbacks it needs. */
   private readonly prober = new HealthProber({
@@ -327,6 +330,7 @@ export class LongRunningService {
     const d = this.deployments.get(deploymentId);
     if (!d) throw new ApiError(404, `deployment ${deploymentId} does not exist`);
     this.deployments.delete(d.id);
+    this.metrics.deploymentsFailed++;
     if (force) {
       this.emit('deployment_failed', { id: d.id, appId: d.appId, reason: 'cancelled (force)' });
       await this.persist();
@@ -475,7 +479,7 @@ export class LongRunningService {
 
   private finishDeployment(d: Deployment): void {
     this.deployments.delete(d.id);
-    this.metrics.deploymentsFinished++;
+    this.metrics.deploymentsSucceeded++;
     this.emit('deployment_success', { id: d.id, appId: d.appId, kind: d.kind, version: d.version });
     this.persistSoon();
   }
@@ -696,7 +700,9 @@ export class LongRunningService {
     return views.queue(this.viewSource);
   }
 
-  metricsText(): string {
-    return views.metricsText(this.viewSource, { metrics: this.metrics, stateWrites: this.store.writes, connected: this.connected });
+  /** Prometheus metrics in the text format (see metrics.ts). */
+  metricsText(): Promise<string> {
+    this.metricsRegistry ??= metricsRegistry({ view: this.viewSource, counters: this.metrics, stateWrites: () => this.store.writes, connected: () => this.connected });
+    return this.metricsRegistry.metrics();
   }
 }

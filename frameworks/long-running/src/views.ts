@@ -23,16 +23,6 @@ export interface ViewSource {
   lockedBy(appId: string): Deployment | undefined;
 }
 
-/** Counters and status only `metricsText` needs. */
-export interface MetricsSource {
-  metrics: {
-    offersReceived: number; offersDeclined: number; tasksLaunched: number; tasksFailed: number; tasksKilled: number; healthChecks: number; healthFailures: number;
-    deploymentsStarted: number; deploymentsFinished: number; deploymentsRolledBack: number; statusUpdates: number; orphansKilled: number;
-  };
-  stateWrites: number;
-  connected: boolean;
-}
-
 export function appCounts(s: ViewSource, appId: string): { tasksStaged: number; tasksRunning: number; tasksHealthy: number; tasksUnhealthy: number } {
   const spec = s.apps.get(appId)?.spec;
   let tasksStaged = 0, tasksRunning = 0, tasksHealthy = 0, tasksUnhealthy = 0;
@@ -143,34 +133,4 @@ export function queue(s: ViewSource): Record<string, unknown>[] {
     out.push({ ...why(s, app.spec.id), count: r.plan.launch, since: iso() });
   }
   return out;
-}
-
-/** Prometheus text exposition of the service's counters and gauges. */
-export function metricsText(s: ViewSource, ms: MetricsSource): string {
-  const lines: string[] = [];
-  const m = (name: string, help: string, type: 'counter' | 'gauge', value: number, labels = ''): void => {
-    lines.push(`# HELP agora_lr_${name} ${help}`, `# TYPE agora_lr_${name} ${type}`, `agora_lr_${name}${labels} ${value}`);
-  };
-  const x = ms.metrics;
-  m('offers_received_total', 'Offers received.', 'counter', x.offersReceived);
-  m('offers_declined_total', 'Offers declined.', 'counter', x.offersDeclined);
-  m('tasks_launched_total', 'Instances launched.', 'counter', x.tasksLaunched);
-  m('tasks_failed_total', 'Instances that ended unexpectedly.', 'counter', x.tasksFailed);
-  m('tasks_killed_total', 'Kills sent.', 'counter', x.tasksKilled);
-  m('orphans_killed_total', 'Unknown tasks killed after reconciliation.', 'counter', x.orphansKilled);
-  m('health_checks_total', 'Health probes run.', 'counter', x.healthChecks);
-  m('health_check_failures_total', 'Health probes failed.', 'counter', x.healthFailures);
-  m('deployments_started_total', 'Deployments started.', 'counter', x.deploymentsStarted);
-  m('deployments_finished_total', 'Deployments finished.', 'counter', x.deploymentsFinished);
-  m('deployments_rolled_back_total', 'Deployments rolled back.', 'counter', x.deploymentsRolledBack);
-  m('status_updates_total', 'Status updates received.', 'counter', x.statusUpdates);
-  m('state_writes_total', 'State writes to disk.', 'counter', ms.stateWrites);
-  m('apps', 'Apps defined.', 'gauge', s.apps.size);
-  m('deployments', 'Deployments in progress.', 'gauge', s.deployments.size);
-  const by: Record<string, number> = {};
-  for (const i of s.instances.values()) by[i.state] = (by[i.state] ?? 0) + 1;
-  lines.push('# HELP agora_lr_instances Instances by state.', '# TYPE agora_lr_instances gauge');
-  for (const st of ['staging', 'starting', 'running', 'killing', 'unreachable']) lines.push(`agora_lr_instances{state="${st}"} ${by[st] ?? 0}`);
-  m('connected', '1 while subscribed to a master.', 'gauge', ms.connected ? 1 : 0);
-  return `${lines.join('\n')}\n`;
 }

@@ -49,6 +49,7 @@ import { ProcessWatcher, reattach, rebuild } from './recovery.js';
 import { checkIdForPath } from './sandbox.js';
 import { AgentState, isDone, type TaskRecord } from './state.js';
 import { StatusUpdateManager } from './status-updates.js';
+import { AgentMetrics, serveMetrics, type MetricsServer } from './metrics.js';
 
 type AgentEvent = agora.v1.AgentEvent.$Properties;
 
@@ -79,6 +80,11 @@ export class Agent extends EventEmitter {
   private stopping = false;
   private stopPromise: Promise<void> | undefined;
   private firstRegistration: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  /** Prometheus metrics, served at http://httpAddress/metrics. */
+  readonly metrics: AgentMetrics;
+  private http: MetricsServer | undefined;
+  /** host:port of the metrics server once started (undefined: not serving). */
+  httpAddress: string | undefined;
 
   constructor(options: AgentOptions) {
     super();
@@ -90,6 +96,7 @@ export class Agent extends EventEmitter {
     this.checkpoint = new Checkpoint(this.checkpointFile(), this.state, (err) => this.log.error({ err }, 'cannot write the checkpoint; recovery after a crash may miss recent changes'));
     this.watcher = new ProcessWatcher(this.o.clock);
     const exitsDir = path.join(this.o.workDir, 'meta', 'exits');
+    this.metrics = new AgentMetrics({ state: this.state, totalResources: () => this.resources, pendingUpdates: () => this.updates.size, registered: () => this.link.connected });
     this.updates = new StatusUpdateManager({
       clock: this.o.clock,
       logger: this.log,
@@ -100,7 +107,7 @@ export class Agent extends EventEmitter {
         const t = this.state.task(frameworkId, taskId);
         if (t && isDone(t)) this.state.removeTask(t);
       },
-      persist: (entry) => this.checkpoint.persist(entry),
+      persist: (entry) => { this.metrics.persisted(entry); return this.checkpoint.persist(entry); },
     });
     this.checkpoint.setUpdates(this.updates);
     this.ctx = {
@@ -163,6 +170,14 @@ export class Agent extends EventEmitter {
     const port = await bindServer(server, this.o.host, this.o.port);
     this.server = server;
     this.address = `${this.o.host}:${port}`;
+    try {
+      this.http = await serveMetrics(this.metrics.registry, { host: this.o.host, port: this.o.httpPort, explicit: this.o.httpPortExplicit, log: this.log });
+    } catch (err) {
+      await stopServer(server, 0);
+      this.server = undefined;
+      throw err;
+    }
+    this.httpAddress = this.http?.address;
     // After the server is up: recovered executors dial back to it as soon as they notice.
     const summary = reattach(this.ctx, this.builtin, this.custom, this.watcher);
     if (this.state.tasks.size > 0 || this.updates.size > 0) {
@@ -224,6 +239,7 @@ export class Agent extends EventEmitter {
     this.updates.close();
     await this.checkpoint.log.close();
     if (this.server) await stopServer(this.server, 500);
+    await this.http?.close().catch(() => undefined);
     this.log.info({ agentId: this.agentId }, 'agent stopped');
   }
 
@@ -374,6 +390,7 @@ export class Agent extends EventEmitter {
     this.forgetFinished(frameworkId, task.taskId?.value ?? '');
     const framework = this.state.framework(rt.framework ?? {});
     try {
+      this.metrics.launched(custom ? 'custom' : 'command');
       if (custom) this.custom.runTask(framework, task);
       else this.builtin.runCommandTask(framework, task);
     } catch (err) {
@@ -398,6 +415,7 @@ export class Agent extends EventEmitter {
     for (const t of tasks) this.forgetFinished(frameworkId, t.taskId?.value ?? '');
     const framework = this.state.framework(rg.framework ?? {});
     try {
+      this.metrics.launched(custom ? 'custom' : 'group', tasks.length);
       if (custom) this.custom.runGroup(framework, executor, { tasks });
       else this.builtin.runTaskGroup(framework, executor, { tasks });
     } catch (err) {

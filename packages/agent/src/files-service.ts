@@ -102,7 +102,7 @@ async function browse(ctx: AgentContext, req: agora.v1.BrowseFilesRequest): Prom
   const s = await stat(dir);
   const rel = (req.path ?? '').replace(/^\.?\/+|\/+$/g, '');
   if (!s.isDirectory()) {
-    return { entries: [{ path: rel, size: s.size, directory: false, mtime: s.mtimeMs / 1000, mode: s.mode }] };
+    return { entries: [{ path: rel, size: s.size, directory: false, mtime: s.mtimeMs / 1000, mode: s.mode }], directory: sandbox };
   }
   const root = await realpath(sandbox);
   const names = (await readdir(dir)).sort();
@@ -111,7 +111,7 @@ async function browse(ctx: AgentContext, req: agora.v1.BrowseFilesRequest): Prom
     const st = await entryStat(root, path.join(dir, name));
     return { path: entryPath, size: st?.isSymbolicLink() ? 0 : st?.size ?? 0, directory: st?.isDirectory() ?? false, mtime: (st?.mtimeMs ?? 0) / 1000, mode: st?.mode ?? 0 };
   }));
-  return { entries };
+  return { entries, directory: sandbox };
 }
 
 type Unary<Req, Res> = grpc.handleUnaryCall<Req, Res>;

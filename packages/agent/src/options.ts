@@ -17,6 +17,12 @@ export interface AgentOptions {
   host?: string;
   /** Port of the agent's gRPC server; 0 picks a free one. @default 5060 */
   port?: number;
+  /**
+   * Port of the HTTP server with Prometheus metrics at `/metrics`; 0 picks a free one. When left
+   * to the default and that port is busy, the agent runs without metrics (and logs a warning).
+   * @default 5061
+   */
+  httpPort?: number;
   /** Where sandboxes and the agent's ID live. @default './.agora/agent' */
   workDir?: string;
   /**
@@ -59,6 +65,9 @@ export interface CompiledAgentOptions {
   masters: string[];
   host: string;
   port: number;
+  httpPort: number;
+  /** True when httpPort was given (a busy port is then an error, not a warning). */
+  httpPortExplicit: boolean;
   workDir: string;
   resources: string | undefined;
   attributes: string | undefined;
@@ -77,6 +86,9 @@ export interface CompiledAgentOptions {
   fetchTimeoutMs: number;
 }
 
+/** The agent's metrics port unless told otherwise (the gRPC port is 5060). */
+export const DEFAULT_HTTP_PORT = 5061;
+
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error(`option ${name} must be a non-negative number, got ${String(value)}`);
@@ -93,6 +105,8 @@ export function compileOptions(options: AgentOptions): CompiledAgentOptions {
   for (const m of masters) parseHostPort(m, DEFAULTS.masterPort);
   const port = options.port ?? DEFAULTS.agentPort;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`option port must be 0-65535, got ${port}`);
+  const httpPort = options.httpPort ?? DEFAULT_HTTP_PORT;
+  if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535) throw new Error(`option httpPort must be 0-65535, got ${httpPort}`);
   const reconnectMinMs = positive('reconnectMinMs', options.reconnectMinMs, DEFAULTS.reconnectMinMs);
   const statusUpdateRetryMs = positive('statusUpdateRetryMs', options.statusUpdateRetryMs, DEFAULTS.statusUpdateRetryMs);
   const hb = options.heartbeatIntervalSeconds;
@@ -100,6 +114,8 @@ export function compileOptions(options: AgentOptions): CompiledAgentOptions {
     masters: masters.map((m) => (m.includes(':') ? m : `${m}:${DEFAULTS.masterPort}`)),
     host: options.host ?? DEFAULTS.bindHost,
     port,
+    httpPort,
+    httpPortExplicit: options.httpPort !== undefined,
     workDir: path.resolve(options.workDir ?? path.join(DEFAULTS.workDir, 'agent')),
     resources: options.resources,
     attributes: options.attributes,

@@ -31,7 +31,7 @@ export abstract class BaseCommand extends Command {
    * Runs `fn` against the operator API of the first master in `masterList` that answers.
    * Unreachable masters become one clear UserError.
    */
-  protected async withOperator<T>(masterList: string, fn: (client: OperatorClient) => Promise<T>): Promise<T> {
+  protected async withOperator<T>(masterList: string, fn: (client: OperatorClient, address: string) => Promise<T>): Promise<T> {
     let masters: string[];
     try {
       masters = parseMasters(masterList);
@@ -42,7 +42,7 @@ export abstract class BaseCommand extends Command {
     for (const address of masters) {
       const client = new OperatorClient(address, MASTER_DEADLINE_MS);
       try {
-        return await fn(client);
+        return await fn(client, address);
       } catch (err) {
         last = peerError(err, 'master', address, MASTER_DEADLINE_MS);
       } finally {

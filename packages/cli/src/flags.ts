@@ -75,3 +75,18 @@ export function checkAttributes(text: string): string {
   }
   return text;
 }
+
+/** A duration: `2s`, `500ms`, `1m`, or plain seconds (`1.5`). Returns milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
+  if (!m) throw new Error(`'${text}' is not a duration (e.g. 2s, 500ms, 1m)`);
+  const n = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`'${text}' is not a positive duration`);
+  return n;
+}
+
+/** A duration flag, parsed to milliseconds. */
+export const durationFlag = Flags.custom<number>({
+  helpValue: 'DURATION',
+  parse: async (input) => parseDuration(input),
+});

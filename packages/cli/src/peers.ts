@@ -10,7 +10,7 @@ import { UserError } from './errors.js';
 /** What the CLI uses of a running master. */
 export interface MasterHandle { readonly address: string; readonly httpAddress?: string; readonly info?: MasterInfo; stop(): Promise<void> }
 /** What the CLI uses of a running agent. */
-export interface AgentHandle { readonly address: string; agentId: string | undefined; stop(): Promise<void> }
+export interface AgentHandle { readonly address: string; agentId: string | undefined; readonly httpAddress?: string; stop(): Promise<void> }
 
 /** The subset of MasterOptions the CLI sets. */
 export interface CliMasterOptions {
@@ -24,6 +24,8 @@ export interface CliMasterOptions {
 export interface CliAgentOptions {
   master: string | string[]; host?: string; port?: number; workDir?: string;
   resources?: string; attributes?: string; hostname?: string; logger?: Logger;
+  /** Port of the agent's /metrics server (0: any free port). */
+  httpPort?: number;
 }
 
 export type SchedulerEvent =

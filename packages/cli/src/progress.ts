@@ -4,11 +4,16 @@
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 export class Progress {
-  private readonly enabled = Boolean(process.stdout.isTTY && process.stderr.isTTY);
+  private readonly enabled: boolean;
   private timer: NodeJS.Timeout | undefined;
   private text = '';
   private frame = 0;
   private shown = false;
+
+  /** `quiet` (e.g. with --json) keeps it off even on a terminal. */
+  constructor(quiet = false) {
+    this.enabled = !quiet && Boolean(process.stdout.isTTY && process.stderr.isTTY);
+  }
 
   /** Shows (or changes) the spinner's text. */
   update(text: string): void {

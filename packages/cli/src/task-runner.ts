@@ -78,7 +78,7 @@ export async function runTask(options: RunTaskOptions): Promise<number> {
 
 class TaskRun {
   private readonly spec: TaskSpec;
-  private readonly progress = new Progress();
+  private readonly progress: Progress;
   private readonly out: Output;
   private driver!: SchedulerDriverLike;
   private frameworkId = '';
@@ -96,6 +96,7 @@ class TaskRun {
 
   constructor(private readonly options: RunTaskOptions, private readonly sdk: SdkLike) {
     this.spec = options.spec;
+    this.progress = new Progress(options.json);
     this.out = new Output(options.json, this.progress, options.io);
   }
 

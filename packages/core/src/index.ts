@@ -11,8 +11,8 @@ export { systemClock, FakeClock } from './clock.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { DEFAULTS, TASK_ENV, VERSION } from './defaults.js';
 export { newId, newUuidBytes, uuidHex } from './ids.js';
-export { createLogger, silentLogger } from './log.js';
-export type { Logger } from './log.js';
+export { createLogger, silentLogger, chooseLogFormat, resolveLogLevel, LOG_LEVELS } from './log.js';
+export type { Logger, LogFormat, LogLevel } from './log.js';
 export {
   grpc,
   CHANNEL_OPTIONS,

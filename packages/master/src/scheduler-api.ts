@@ -409,6 +409,7 @@ export class SchedulerApi {
         role,
         launchedAt: seconds(this.m.clock.now()),
         killPolicy: t.killPolicy ?? undefined,
+        commandLine: commandLineOf(t),
       },
     };
   }
@@ -498,4 +499,12 @@ export class SchedulerApi {
     }
     this.m.metrics.frameworkMessages++;
   }
+}
+
+/** The command of a task as one line for people (never its environment: it may hold secrets). */
+function commandLineOf(t: TaskInfo): string {
+  const c = t.command?.value ? t.command : t.executor?.command;
+  if (!c?.value) return '';
+  if (c.shell === false) return (c.arguments?.length ? c.arguments : [c.value]).join(' ').slice(0, 1024);
+  return c.value.slice(0, 1024);
 }

@@ -8,6 +8,8 @@ import { index } from './multi-index.js';
 
 /** Larger status data is dropped from completed tasks' records (it was delivered already). */
 const MAX_KEPT_STATUS_DATA = 4096;
+/** Status updates kept per task (the newest last), as Mesos keeps them in Task.statuses. */
+const MAX_KEPT_STATUSES = 8;
 
 /** A task the master tracks. */
 export interface TaskRecord {
@@ -114,7 +116,9 @@ export class TaskTable {
     rec.task.state = state;
     if (status) {
       rec.latest = status;
-      rec.task.statuses = [status];
+      // A short history for `agora task describe`; only the newest keeps its data payload.
+      const older = (rec.task.statuses ?? []).slice(-(MAX_KEPT_STATUSES - 1)).map((st) => (st.data?.length ? { ...st, data: undefined } : st));
+      rec.task.statuses = [...older, status];
       if (status.uuid && status.uuid.length > 0) {
         rec.task.statusUpdateUuid = status.uuid;
         rec.task.statusUpdateState = state;

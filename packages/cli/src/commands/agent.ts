@@ -22,6 +22,7 @@ export default class AgentCommand extends BaseCommand {
     'work-dir': Flags.string({ summary: 'Directory of sandboxes and checkpoints.', default: './.agora/agent' }),
     hostname: Flags.string({ summary: 'Hostname to report (default: the OS hostname).' }),
     'log-level': logLevelFlag,
+    'http-port': portFlag({ summary: 'Port of the HTTP server with Prometheus metrics at /metrics (0: any free port; default 5061, skipped with a warning when busy).' }),
   };
 
   async run(): Promise<void> {
@@ -52,6 +53,7 @@ export default class AgentCommand extends BaseCommand {
       attributes: flags.attributes,
       hostname: flags.hostname,
       logger: createLogger('agent', flags['log-level']),
+      ...(flags['http-port'] !== undefined ? { httpPort: flags['http-port'] } : {}),
     });
     const first = await Promise.race([started, signal]);
     clearTimeout(slow);
@@ -62,6 +64,7 @@ export default class AgentCommand extends BaseCommand {
     }
     const agent = first as AgentHandle;
     process.stdout.write(`agent listening on ${agent.address}${agent.agentId ? ` (${agent.agentId})` : ''}\nwork dir ${workDir}\n`);
+    if (agent.httpAddress) process.stdout.write(`agent metrics on http://${agent.httpAddress}/metrics\n`);
     const sig = await signal;
     process.stderr.write(`agora: ${sig}, stopping the agent (its tasks are killed)\n`);
     await agent.stop();

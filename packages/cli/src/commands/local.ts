@@ -19,6 +19,7 @@ export default class LocalCommand extends BaseCommand {
     port: portFlag({ summary: 'Master gRPC port (0: any free port).', default: DEFAULTS.masterPort }),
     'http-port': portFlag({ summary: 'Master HTTP port: operator API and web UI (0: any free port).', default: 5051, env: 'AGORA_HTTP_PORT' }),
     'agent-port': portFlag({ summary: 'Agent gRPC port (0: any free port).', default: DEFAULTS.agentPort }),
+    'agent-http-port': portFlag({ summary: "Agent's /metrics HTTP port (0: any free port; default 5061, skipped with a warning when busy)." }),
     resources: Flags.string({ summary: "Agent resources instead of the measured ones.", helpValue: '"cpus:4;mem:8192;disk:20000;ports:[31000-32000]"' }),
     attributes: Flags.string({ summary: 'Agent attributes.', helpValue: '"rack:r1"' }),
     'work-dir': Flags.string({ summary: 'Directory of the registry and the sandboxes.', default: DEFAULTS.workDir }),
@@ -59,8 +60,10 @@ export default class LocalCommand extends BaseCommand {
         resources: flags.resources,
         attributes: flags.attributes,
         logger: createLogger('agent', level),
+        ...(flags['agent-http-port'] !== undefined ? { httpPort: flags['agent-http-port'] } : {}),
       });
       process.stdout.write(`agent listening on ${agent.address}${agent.agentId ? ` (${agent.agentId})` : ''}\n`);
+      if (agent.httpAddress) process.stdout.write(`agent metrics on http://${agent.httpAddress}/metrics\n`);
       process.stdout.write(`work dir ${workDir}\n`);
       if (flags.apps) {
         const { startLongRunning } = await import('@agora/long-running');

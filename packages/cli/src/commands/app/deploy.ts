@@ -17,8 +17,8 @@ export const detachFlag = Flags.boolean({ summary: 'Return once the deployment s
 export const forceFlag = Flags.boolean({ summary: 'Override a deployment in progress that locks the app.', default: false });
 
 /** Waits for a deployment, showing what it waits for (terminal only); one line at the end. */
-export async function follow(client: AppsClient, deploymentId: string, what: string, log: (s: string) => void): Promise<void> {
-  const progress = new Progress();
+export async function follow(client: AppsClient, deploymentId: string, what: string, log: (s: string) => void, quiet = false): Promise<void> {
+  const progress = new Progress(quiet);
   const t0 = Date.now();
   try {
     await client.waitForDeployment(deploymentId, {
@@ -66,7 +66,7 @@ export default class AppDeployCommand extends BaseCommand {
       results.push({ id, ...r });
       if (!flags.json) this.log(`deploying ${id} (deployment ${r.deploymentId}, version ${r.version})`);
     }
-    if (!flags.detach) for (const r of results) await follow(client, r.deploymentId, `deploy ${r.id}`, flags.json ? () => undefined : (s) => this.log(s));
+    if (!flags.detach) for (const r of results) await follow(client, r.deploymentId, `deploy ${r.id}`, flags.json ? () => undefined : (s) => this.log(s), flags.json);
     if (flags.json) this.printJson(results);
   }
 }

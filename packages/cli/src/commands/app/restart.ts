@@ -1,19 +1,22 @@
 import { Args } from '@oclif/core';
 import { AppsClient } from '@agora/long-running';
 import { BaseCommand } from '../../base-command.js';
+import { jsonFlag } from '../../flags.js';
 import { apiFlag, call, detachFlag, follow, forceFlag } from './deploy.js';
 
 export default class AppRestartCommand extends BaseCommand {
   static override summary = 'Replace every instance of an app, honouring its upgradeStrategy.';
   static override examples = ['<%= config.bin %> app restart /shop/web'];
   static override args = { id: Args.string({ description: 'App ID.', required: true }) };
-  static override flags = { api: apiFlag, force: forceFlag, detach: detachFlag };
+  static override flags = { api: apiFlag, force: forceFlag, detach: detachFlag, json: jsonFlag };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(AppRestartCommand);
     const client = new AppsClient(flags.api);
     const r = await call(() => client.request<{ deploymentId: string }>('POST', `${AppsClient.appPath(args.id)}/restart${flags.force ? '?force=true' : ''}`));
-    if (flags.detach) this.log(`restarting ${args.id} (deployment ${r.deploymentId})`);
-    else await follow(client, r.deploymentId, `restart ${args.id}`, (s) => this.log(s));
+    const log = flags.json ? () => undefined : (s: string) => this.log(s);
+    if (flags.detach) log(`restarting ${args.id} (deployment ${r.deploymentId})`);
+    else await follow(client, r.deploymentId, `restart ${args.id}`, log, flags.json);
+    if (flags.json) this.printJson({ id: args.id, deploymentId: r.deploymentId, done: !flags.detach });
   }
 }
