@@ -22,6 +22,9 @@ export interface CliMasterOptions {
 export interface CliAgentOptions {
   master: string | string[]; host?: string; port?: number; workDir?: string;
   resources?: string; attributes?: string; hostname?: string; logger?: Logger;
+  /** Isolation (see AgentOptions): cgroups|rlimits|none|auto, dynamic users, pids, disk quota. */
+  isolation?: 'auto' | 'cgroups' | 'rlimits' | 'none'; dynamicUsers?: boolean; dynamicUidRange?: string;
+  taskPidsMax?: number; enforceDiskQuota?: boolean; diskWatchIntervalSeconds?: number;
 }
 
 export type SchedulerEvent =
