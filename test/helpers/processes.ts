@@ -3,7 +3,7 @@
  * Every process started here is killed (with its process group) by `stopAll()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,9 +24,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A fresh temporary directory, removed by `cleanup()`. */
+/**
+ * A fresh temporary directory, removed by `cleanup()`. Searchable (not listable) by other users,
+ * like a real agent's work dir, so agents under it run tasks as unprivileged users.
+ */
 export function tempDir(prefix = 'agora-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o711);
   dirs.push(dir);
   return dir;
 }

@@ -9,6 +9,12 @@ export interface Wanted {
   command: string;
   cpus?: number;
   mem?: number;
+  /** MiB of sandbox disk (a quota the agent enforces). */
+  disk?: number;
+  /** Environment variables whose values are secret. */
+  secrets?: Record<string, string>;
+  /** CommandInfo.user: the account the task runs as. */
+  user?: string;
   killGracePeriodSeconds?: number;
 }
 
@@ -67,10 +73,14 @@ export class TestScheduler {
     let rest = offer;
     while (this.queue.length && (this.perOffer === undefined || tasks.length < this.perOffer)) {
       const w = this.queue[0]!;
-      const need = { cpus: w.cpus ?? 0.1, mem: w.mem ?? 16 };
+      const need = { cpus: w.cpus ?? 0.1, mem: w.mem ?? 16, ...(w.disk ? { disk: w.disk } : {}) };
       if (!offerFits(rest, need)) break;
       this.queue.shift();
-      const t = commandTask(rest, { name: w.name, taskId: w.name, command: w.command, ...need, killGracePeriodSeconds: w.killGracePeriodSeconds });
+      const t = commandTask(rest, {
+        name: w.name, taskId: w.name, command: w.command, ...need, killGracePeriodSeconds: w.killGracePeriodSeconds,
+        ...(w.secrets ? { secrets: w.secrets } : {}),
+      });
+      if (w.user && t.command) t.command.user = w.user;
       tasks.push(t);
       this.launchedOn.set(w.name, offer.agentId?.value ?? '');
       this.launchedAt.set(w.name, Date.now());

@@ -45,6 +45,7 @@ import { compileOptions, type AgentOptions, type CompiledAgentOptions } from './
 import { detectResources } from './resources-detect.js';
 import { Checkpoint, replay, type CheckpointRecord } from './checkpoint.js';
 import { loadJournal } from './checkpoint-log.js';
+import { Isolation } from './isolation/index.js';
 import { ProcessWatcher, reattach, rebuild } from './recovery.js';
 import { checkIdForPath } from './sandbox.js';
 import { AgentState, isDone, type TaskRecord } from './state.js';
@@ -85,6 +86,8 @@ export class Agent extends EventEmitter {
   private http: MetricsServer | undefined;
   /** host:port of the metrics server once started (undefined: not serving). */
   httpAddress: string | undefined;
+  /** Created by start() (it needs the work dir). */
+  private isolation: Isolation | undefined;
 
   constructor(options: AgentOptions) {
     super();
@@ -110,6 +113,7 @@ export class Agent extends EventEmitter {
       persist: (entry) => { this.metrics.persisted(entry); return this.checkpoint.persist(entry); },
     });
     this.checkpoint.setUpdates(this.updates);
+    const isolation = (): Isolation | undefined => this.isolation;
     this.ctx = {
       o: this.o,
       log: this.log,
@@ -121,6 +125,10 @@ export class Agent extends EventEmitter {
       stopping: () => this.stopping,
       sendToMaster: (call) => { this.link.send(call); },
       exitFile: () => path.join(exitsDir, randomUUID()),
+      get isolation(): Isolation {
+        if (!isolation()) throw new Error('the agent is not started');
+        return isolation() as Isolation;
+      },
     };
     this.builtin = new BuiltinExecutors(this.ctx);
     this.custom = new CustomExecutors(this.ctx);
@@ -160,6 +168,12 @@ export class Agent extends EventEmitter {
   async start(): Promise<void> {
     if (this.server) throw new Error('agent already started');
     await mkdir(this.o.workDir, { recursive: true });
+    this.isolation = new Isolation({
+      mode: this.o.isolation, workDir: this.o.workDir, dynamicUsers: this.o.dynamicUsers, dynamicUidRange: this.o.dynamicUidRange,
+      allowUser: this.o.allowUser, pidsMax: this.o.taskPidsMax, enforceDiskQuota: this.o.enforceDiskQuota,
+      diskWatchIntervalMs: this.o.diskWatchIntervalMs, clock: this.o.clock, log: this.log,
+    });
+    this.log.info(this.isolation.summary);
     this.resources = await detectResources({ workDir: this.o.workDir, ...(this.o.resources ? { resources: this.o.resources } : {}) });
     this.agentId = await this.readAgentId();
     this.link.agentId = this.agentId ?? '';
@@ -180,6 +194,12 @@ export class Agent extends EventEmitter {
     this.httpAddress = this.http?.address;
     // After the server is up: recovered executors dial back to it as soon as they notice.
     const summary = reattach(this.ctx, this.builtin, this.custom, this.watcher);
+    // Containers of processes that did not survive the restart go (after reattach() read them).
+    const removed = await this.isolation.recover([
+      ...[...this.state.tasks.values()].filter((t) => t.container && t.sandbox !== undefined).map((t) => ({ sandbox: t.sandbox as string, resources: t.info.resources ?? [] })),
+      ...[...this.state.executors.values()].filter((e) => e.custom?.container).map((e) => ({ sandbox: e.sandbox, resources: e.info.resources ?? [] })),
+    ]);
+    if (removed > 0) this.log.info({ removed }, 'removed the containers of tasks that ended while the agent was down');
     if (this.state.tasks.size > 0 || this.updates.size > 0) {
       this.log.info({ ...summary, tasks: this.state.tasks.size, pendingUpdates: this.updates.size }, 'recovered from the checkpoint');
     }
@@ -232,6 +252,7 @@ export class Agent extends EventEmitter {
     const deadline = Date.now() + 2 * longest + 2000;
     while (Date.now() < deadline && this.anythingAlive()) await new Promise((r) => setTimeout(r, 20));
     this.watcher.stop();
+    await this.isolation?.close();
     // Updates go out once durable: let the last ones reach the stream before it closes.
     await this.checkpoint.log.flush();
     await this.checkpoint.log.flush();

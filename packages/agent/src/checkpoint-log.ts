@@ -144,7 +144,7 @@ export class CheckpointLog<R> {
         await this.writeSnapshot();
         return;
       }
-      if (!this.fh) this.fh = await open(this.file, 'a');
+      if (!this.fh) this.fh = await open(this.file, 'a', 0o600);
       await this.fh.write(b.lines.join(''));
       await this.fh.datasync();
     } catch (err) {
@@ -156,7 +156,8 @@ export class CheckpointLog<R> {
     this.compactWanted = false;
     const records = this.o.snapshot();
     const tmp = `${this.file}.tmp`;
-    const fh = await open(tmp, 'w');
+    // 0600: the checkpoint holds TaskInfos, secret environment values included.
+    const fh = await open(tmp, 'w', 0o600);
     try {
       await fh.write(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
       await fh.sync();
@@ -168,7 +169,7 @@ export class CheckpointLog<R> {
     await rename(tmp, this.file);
     syncDir(path.dirname(this.file));
     this.sinceSnapshot = 0;
-    this.fh = await open(this.file, 'a');
+    this.fh = await open(this.file, 'a', 0o600);
   }
 }
 

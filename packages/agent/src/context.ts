@@ -13,6 +13,7 @@ import {
   type TaskStatus,
   type TaskStatusReason,
 } from '@agora/core';
+import type { Isolation } from './isolation/index.js';
 import type { CompiledAgentOptions } from './options.js';
 import type { AgentState, TaskRecord } from './state.js';
 import type { StatusUpdateManager } from './status-updates.js';
@@ -39,6 +40,8 @@ export interface AgentContext {
   stopping(): boolean;
   /** Sends a call to the master (dropped while disconnected). */
   sendToMaster(call: AgentCall): void;
+  /** Users, cgroups/rlimits and disk quotas of containers (isolation/). */
+  readonly isolation: Isolation;
   /** A fresh path for one process's exit status file (see runner-execa.ts); undefined: none. */
   exitFile(): string | undefined;
 }

@@ -9,7 +9,7 @@
  * and a spawn, with STARTING and RUNNING queued in the same turn of the event loop so they
  * leave in one frame.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
@@ -26,8 +26,10 @@ import {
 } from '@agora/core';
 import { emit, type AgentContext } from './context.js';
 import { fetchUris } from './fetcher.js';
+import { chownTree } from './isolation/chown.js';
+import type { ContainerLaunch, Limitation } from './isolation/index.js';
 import type { ProcessExit, RunningProcess } from './runner.js';
-import { signalProcessGroup } from './runner-execa.js';
+import { canWrap, signalProcessGroup } from './runner-execa.js';
 import { commandArgv, sandboxDir, taskEnvironment } from './sandbox.js';
 import { isDone, type ExecutorRecord, type FrameworkRecord, type TaskRecord } from './state.js';
 
@@ -67,6 +69,7 @@ export class BuiltinExecutors {
     for (const task of group.tasks ?? []) {
       const sandbox = path.join(exec.sandbox, 'tasks', task.taskId?.value ?? '');
       mkdirSync(sandbox, { recursive: true });
+      chmodSync(sandbox, 0o700);
       const rec = this.ctx.state.addTask(exec, task, now, { sandbox, group: members });
       emit(this.ctx, rec, TaskState.TASK_STARTING);
     }
@@ -105,6 +108,9 @@ export class BuiltinExecutors {
     const runId = randomUUID();
     const sandbox = sandboxDir(this.ctx.o.workDir, this.ctx.agentId(), frameworkId, executorId, runId);
     mkdirSync(sandbox, { recursive: true });
+    // A command task's sandbox is closed at once (its user takes it over at launch); a default
+    // executor's only lets its tasks' users through to their own `tasks/<id>` sandboxes.
+    chmodSync(sandbox, kind === 'command' ? 0o700 : 0o711);
     return this.ctx.state.addExecutor({ frameworkId, executorId, kind, info, runId, sandbox, custom: undefined });
   }
 
@@ -139,6 +145,24 @@ export class BuiltinExecutors {
       return;
     }
     rec.phase = 'spawning';
+    const framework = this.ctx.state.frameworks.get(rec.frameworkId)?.info;
+    let container: ContainerLaunch;
+    try {
+      container = this.ctx.isolation.launch({
+        sandbox,
+        resources: rec.info.resources ?? [],
+        command,
+        frameworkUser: framework?.user,
+        frameworkPrincipal: framework?.principal,
+        onLimit: (l) => this.limited(rec, l),
+      });
+      rec.container = { limitation: undefined };
+      // Fetched files were written by the agent: they become the task's.
+      if (container.user && (command.uris ?? []).length > 0) chownTree(sandbox, container.user.uid, container.user.gid);
+    } catch (err) {
+      this.launchFailed(rec, err as Error);
+      return;
+    }
     const env = taskEnvironment({
       taskId: rec.taskId,
       frameworkId: rec.frameworkId,
@@ -148,11 +172,17 @@ export class BuiltinExecutors {
       hostname: this.ctx.o.hostname,
       resources: rec.info.resources,
       command,
+      extra: container.env,
     });
+    const spec = {
+      ...argv, cwd: sandbox, env, stdoutPath: path.join(sandbox, 'stdout'), stderrPath: path.join(sandbox, 'stderr'), exitStatusPath,
+      prelude: container.prelude, ...(container.user ? { user: container.user } : {}),
+    };
     this.ctx.o.runner
-      .start({ ...argv, cwd: sandbox, env, stdoutPath: path.join(sandbox, 'stdout'), stderrPath: path.join(sandbox, 'stderr'), exitStatusPath })
+      .start(spec)
       .then(
         (proc) => {
+          if (!canWrap(spec)) this.ctx.isolation.place(sandbox, proc.pid);
           const running = (startTime: number | undefined): void => {
             // Checkpointed in the same batch as RUNNING, which is sent only once durable: a
             // task the framework saw running can always be found again after a crash.
@@ -164,12 +194,42 @@ export class BuiltinExecutors {
           else running(undefined);
         },
         (err: Error) => {
-          rec.phase = 'exited';
-          if (isDone(rec)) return;
-          emit(this.ctx, rec, TaskState.TASK_FAILED, { message: err.message, reason: TaskStatusReason.REASON_CONTAINER_LAUNCH_FAILED, source: TaskStatusSource.SOURCE_AGENT });
-          this.groupFailed(rec);
+          this.endContainer(rec);
+          this.launchFailed(rec, err);
         },
       );
+  }
+
+  private launchFailed(rec: TaskRecord, err: Error): void {
+    rec.phase = 'exited';
+    if (isDone(rec)) return;
+    emit(this.ctx, rec, TaskState.TASK_FAILED, { message: err.message, reason: TaskStatusReason.REASON_CONTAINER_LAUNCH_FAILED, source: TaskStatusSource.SOURCE_AGENT });
+    this.groupFailed(rec);
+  }
+
+  /** A watched limit (disk) was exceeded: the task is killed and fails with that reason. */
+  private limited(rec: TaskRecord, l: Limitation): void {
+    if (isDone(rec) || !rec.container || rec.container.limitation) return;
+    rec.container.limitation = l;
+    this.ctx.log.warn({ taskId: rec.taskId, reason: l.message }, 'task exceeded a limit; killing it');
+    // Still spawning: attach() kills it as soon as its process is known.
+    rec.proc?.signalGroup('SIGKILL');
+  }
+
+  /** Cleans up the task's container; returns the limit it hit, if any. */
+  private endContainer(rec: TaskRecord): Limitation | undefined {
+    const c = rec.container;
+    if (!c || rec.sandbox === undefined) return undefined;
+    rec.container = undefined;
+    const oom = this.ctx.isolation.ended(rec.sandbox);
+    return c.limitation ?? oom;
+  }
+
+  /** Recovery: a re-attached task's container is live again (its disk watched). */
+  adoptContainer(rec: TaskRecord): void {
+    if (rec.sandbox === undefined) return;
+    rec.container = { limitation: undefined };
+    this.ctx.isolation.watchDisk(rec.sandbox, rec.info.resources ?? [], (l) => this.limited(rec, l));
   }
 
   /**
@@ -179,7 +239,8 @@ export class BuiltinExecutors {
   attach(rec: TaskRecord, proc: RunningProcess): void {
     rec.proc = proc;
     rec.phase = 'running';
-    if (rec.killing) this.signal(rec);
+    if (rec.container?.limitation) proc.signalGroup('SIGKILL');
+    else if (rec.killing) this.signal(rec);
     void proc.exited.then((exit) => this.exited(rec, exit));
   }
 
@@ -189,12 +250,20 @@ export class BuiltinExecutors {
    */
   exitedWhileDown(rec: TaskRecord, exit: ProcessExit | undefined, killGroup: boolean): void {
     if (killGroup && rec.procId) signalProcessGroup(rec.procId.pid, 'SIGKILL');
+    // Its container outlived the agent's restart: looked at (OOM?) and removed like any other.
+    rec.container = { limitation: undefined };
     if (exit) {
       this.exited(rec, exit);
       return;
     }
     rec.phase = 'exited';
+    const limitation = this.endContainer(rec);
     if (isDone(rec)) return;
+    if (limitation && !rec.killing) {
+      emit(this.ctx, rec, TaskState.TASK_FAILED, { message: limitation.message, reason: limitation.reason, source: TaskStatusSource.SOURCE_AGENT });
+      this.groupFailed(rec);
+      return;
+    }
     const message = 'exited while the agent was down; its exit code could not be recovered';
     if (rec.killing) emit(this.ctx, rec, TaskState.TASK_KILLED, { message, source: TaskStatusSource.SOURCE_AGENT });
     else emit(this.ctx, rec, TaskState.TASK_FAILED, { message, reason: TaskStatusReason.REASON_EXECUTOR_TERMINATED, source: TaskStatusSource.SOURCE_AGENT });
@@ -207,9 +276,13 @@ export class BuiltinExecutors {
     rec.killing?.timer?.cancel();
     rec.proc = undefined;
     rec.phase = 'exited';
+    const limitation = this.endContainer(rec);
     if (isDone(rec)) return;
     const { message, exitCode } = describeExit(exit);
-    if (rec.killing) {
+    if (limitation && !rec.killing) {
+      emit(this.ctx, rec, TaskState.TASK_FAILED, { message: limitation.message, reason: limitation.reason, source: TaskStatusSource.SOURCE_AGENT, exitCode });
+      this.groupFailed(rec);
+    } else if (rec.killing) {
       emit(this.ctx, rec, TaskState.TASK_KILLED, { message: `killed (${message})`, exitCode });
       this.groupFailed(rec);
     } else if (exit.code === 0) {

@@ -9,7 +9,7 @@
  * on). When the process exits, its unfinished tasks fail with REASON_EXECUTOR_TERMINATED (or
  * end KILLED when the agent was shutting the executor down).
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import {
@@ -24,7 +24,9 @@ import {
   TaskStatusSource,
   grpc,
   newUuidBytes,
+  resources as R,
   type ExecutorInfo,
+  type Resource,
   type TaskGroupInfo,
   type TaskInfo,
   type TaskStatus,
@@ -32,8 +34,11 @@ import {
 } from '@agora/core';
 import { emit, recordUpdate, type AgentContext } from './context.js';
 import { describeExit } from './executor-builtin.js';
+import type { Limitation } from './isolation/index.js';
 import { fetchUris } from './fetcher.js';
+import { chownTree } from './isolation/chown.js';
 import type { ProcessExit, RunningProcess } from './runner.js';
+import { canWrap } from './runner-execa.js';
 import { commandArgv, sandboxDir, taskEnvironment } from './sandbox.js';
 import { isDone, type ExecutorRecord, type FrameworkRecord, type TaskRecord } from './state.js';
 
@@ -43,6 +48,19 @@ type Stream = grpc.ServerDuplexStream<agora.v1.ExecutorCallBatch, agora.v1.Execu
 
 const AGENT = TaskStatusSource.SOURCE_AGENT;
 
+/**
+ * What an executor that declares no resources of its own is given on top of its tasks' (Mesos'
+ * DEFAULT_EXECUTOR_CPUS / DEFAULT_EXECUTOR_MEM): an executor is a process too.
+ */
+const EXECUTOR_OVERHEAD: Resource[] = [R.scalar('cpus', 0.1), R.scalar('mem', 32)];
+
+/** Resources of an executor's container: its own (or the overhead) plus its unfinished tasks'. */
+export function executorContainerResources(e: ExecutorRecord): Resource[] {
+  const own = e.info.resources ?? [];
+  const base = R.scalarOf(own, 'cpus') > 0 || R.scalarOf(own, 'mem') > 0 ? own : [...own, ...EXECUTOR_OVERHEAD];
+  return R.sum([base, ...[...e.tasks.values()].filter((t) => !isDone(t)).map((t) => t.info.resources ?? [])]);
+}
+
 export class CustomExecutors {
   constructor(private readonly ctx: AgentContext) {}
 
@@ -50,6 +68,7 @@ export class CustomExecutors {
   runTask(framework: FrameworkRecord, task: TaskInfo): void {
     const e = this.ensure(framework, task.executor as ExecutorInfo);
     this.ctx.state.addTask(e, task, this.ctx.o.clock.now(), { sandbox: e.sandbox });
+    this.ctx.isolation.resize(e.sandbox, executorContainerResources(e));
     this.deliver(e, { task });
   }
 
@@ -58,6 +77,7 @@ export class CustomExecutors {
     const e = this.ensure(framework, executor);
     const now = this.ctx.o.clock.now();
     for (const task of group.tasks ?? []) this.ctx.state.addTask(e, task, now, { sandbox: e.sandbox });
+    this.ctx.isolation.resize(e.sandbox, executorContainerResources(e));
     this.deliver(e, { group });
   }
 
@@ -256,6 +276,7 @@ export class CustomExecutors {
     const runId = randomUUID();
     const sandbox = sandboxDir(this.ctx.o.workDir, this.ctx.agentId(), framework.id, executorId, runId);
     mkdirSync(sandbox, { recursive: true });
+    chmodSync(sandbox, 0o700);
     const e = this.ctx.state.addExecutor({
       frameworkId: framework.id,
       executorId,
@@ -291,6 +312,17 @@ export class CustomExecutors {
     const argv = commandArgv(command);
     try {
       if (!argv.file) throw new Error('executor command has no value');
+      const framework = this.ctx.state.frameworks.get(e.frameworkId)?.info;
+      const container = this.ctx.isolation.launch({
+        sandbox: e.sandbox,
+        resources: executorContainerResources(e),
+        command,
+        frameworkUser: framework?.user,
+        frameworkPrincipal: framework?.principal,
+        onLimit: (l) => this.limited(e, l),
+      });
+      cu.container = { limitation: undefined };
+      if (container.user && (command.uris ?? []).length > 0) chownTree(e.sandbox, container.user.uid, container.user.gid);
       const env = taskEnvironment({
         frameworkId: e.frameworkId,
         agentId: this.ctx.agentId(),
@@ -299,10 +331,15 @@ export class CustomExecutors {
         hostname: this.ctx.o.hostname,
         resources: e.info.resources,
         command,
-        extra: { [TASK_ENV.agentEndpoint]: this.ctx.address() },
+        extra: { ...container.env, [TASK_ENV.agentEndpoint]: this.ctx.address() },
       });
       const exitStatusPath = this.ctx.exitFile();
-      const proc = await this.ctx.o.runner.start({ ...argv, cwd: e.sandbox, env, stdoutPath: path.join(e.sandbox, 'stdout'), stderrPath: path.join(e.sandbox, 'stderr'), exitStatusPath });
+      const spec = {
+        ...argv, cwd: e.sandbox, env, stdoutPath: path.join(e.sandbox, 'stdout'), stderrPath: path.join(e.sandbox, 'stderr'), exitStatusPath,
+        prelude: container.prelude, ...(container.user ? { user: container.user } : {}),
+      };
+      const proc = await this.ctx.o.runner.start(spec);
+      if (!canWrap(spec)) this.ctx.isolation.place(e.sandbox, proc.pid);
       this.attach(e, proc);
       void proc.startTime?.then((st) => this.ctx.state.started(e, proc.pid, st, exitStatusPath));
       if (this.ctx.stopping() || cu.shuttingDown) proc.signalGroup('SIGKILL');
@@ -316,6 +353,8 @@ export class CustomExecutors {
   attach(e: ExecutorRecord, proc: RunningProcess): void {
     const cu = e.custom!;
     cu.proc = proc;
+    // Over a limit before its process was known (see limited()).
+    if (cu.container?.limitation) proc.signalGroup('SIGKILL');
     void proc.exited.then((exit) => {
       proc.signalGroup('SIGKILL');
       this.gone(e, exit);
@@ -343,6 +382,22 @@ export class CustomExecutors {
     }, this.ctx.o.executorRegistrationTimeoutMs);
   }
 
+  /** A watched limit (disk) was exceeded: the executor is killed, its tasks fail with that reason. */
+  private limited(e: ExecutorRecord, l: Limitation): void {
+    const cu = e.custom;
+    if (!cu?.container || cu.gone || cu.container.limitation) return;
+    cu.container.limitation = l;
+    this.ctx.log.warn({ executorId: e.executorId, reason: l.message }, 'executor exceeded a limit; killing it');
+    cu.proc?.signalGroup('SIGKILL');
+  }
+
+  /** Recovery: a re-attached executor's container is live again (its disk watched). */
+  adoptContainer(e: ExecutorRecord): void {
+    if (!e.custom) return;
+    e.custom.container = { limitation: undefined };
+    this.ctx.isolation.watchDisk(e.sandbox, executorContainerResources(e), (l) => this.limited(e, l));
+  }
+
   /** Fails every unfinished task of the executor. */
   private failAll(e: ExecutorRecord, reason: TaskStatusReason, message: string): void {
     if (e.custom) e.custom.queued = [];
@@ -363,7 +418,12 @@ export class CustomExecutors {
     cu.endStream?.();
     cu.writer = undefined;
     const how = exit.code === null && exit.signal === null ? 'executor is gone' : `executor ${describeExit(exit).message}`;
-    this.failAll(e, TaskStatusReason.REASON_EXECUTOR_TERMINATED, how);
+    const c = cu.container;
+    cu.container = undefined;
+    const oom = c ? this.ctx.isolation.ended(e.sandbox) : undefined;
+    const limitation = c?.limitation ?? oom;
+    if (limitation) this.failAll(e, limitation.reason, `${limitation.message} (${how})`);
+    else this.failAll(e, TaskStatusReason.REASON_EXECUTOR_TERMINATED, how);
     this.ctx.log.info({ executorId: e.executorId, frameworkId: e.frameworkId, exit }, 'executor terminated');
     if (this.ctx.state.executors.get(e.key) === e) this.ctx.state.maybeRemoveExecutor(e);
   }

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { DEFAULTS, createLogger, parseHostPort, systemClock, type Clock, type Logger } from '@agora/core';
 import type { TaskRunner } from './runner.js';
 import { ExecaTaskRunner } from './runner-execa.js';
+import type { IsolationMode } from './isolation/index.js';
+import { allowNonRootUsers, parseUidRange, type AllowUser } from './isolation/users.js';
 
 /** Options of an Agent. */
 export interface AgentOptions {
@@ -58,6 +60,29 @@ export interface AgentOptions {
   executorRegistrationTimeoutSeconds?: number;
   /** Longest time one URI fetch may take. @default 300 */
   fetchTimeoutSeconds?: number;
+  /**
+   * How tasks are held to their cpus/mem/pids: 'cgroups' (v1), 'rlimits', 'none', or 'auto'
+   * (cgroups where the agent can create them, else rlimits). The agent logs which at start.
+   * @default 'auto'
+   */
+  isolation?: 'auto' | 'cgroups' | 'rlimits' | 'none';
+  /** Most processes a task (or custom executor) may have at once; 0: unlimited. @default 4096 */
+  taskPidsMax?: number;
+  /**
+   * Run each task as a user of its own, from `dynamicUidRange`, unless it names one (root
+   * agents only; otherwise tasks run as the agent's user). @default true
+   */
+  dynamicUsers?: boolean;
+  /** uids for dynamic users, "first-last"; none may belong to an account. @default '61000-61999' */
+  dynamicUidRange?: string;
+  /**
+   * Whether a framework (by principal) may run tasks as a named user. @default any user but root
+   */
+  allowUser?: AllowUser;
+  /** Kill tasks whose sandbox outgrows their `disk` resource. @default true */
+  enforceDiskQuota?: boolean;
+  /** Seconds between disk usage checks of the sandboxes. @default 15 */
+  diskWatchIntervalSeconds?: number;
 }
 
 /** AgentOptions with every default filled in and durations in milliseconds. */
@@ -84,6 +109,13 @@ export interface CompiledAgentOptions {
   killGracePeriodMs: number;
   executorRegistrationTimeoutMs: number;
   fetchTimeoutMs: number;
+  isolation: IsolationMode;
+  taskPidsMax: number;
+  dynamicUsers: boolean;
+  dynamicUidRange: [number, number];
+  allowUser: AllowUser;
+  enforceDiskQuota: boolean;
+  diskWatchIntervalMs: number;
 }
 
 /** The agent's metrics port unless told otherwise (the gRPC port is 5060). */
@@ -110,6 +142,10 @@ export function compileOptions(options: AgentOptions): CompiledAgentOptions {
   const reconnectMinMs = positive('reconnectMinMs', options.reconnectMinMs, DEFAULTS.reconnectMinMs);
   const statusUpdateRetryMs = positive('statusUpdateRetryMs', options.statusUpdateRetryMs, DEFAULTS.statusUpdateRetryMs);
   const hb = options.heartbeatIntervalSeconds;
+  const isolation = options.isolation ?? 'auto';
+  if (!['auto', 'cgroups', 'rlimits', 'none'].includes(isolation)) throw new Error(`option isolation must be auto, cgroups, rlimits or none, got '${String(isolation)}'`);
+  const diskWatchIntervalMs = positive('diskWatchIntervalSeconds', options.diskWatchIntervalSeconds, 15) * 1000;
+  if (diskWatchIntervalMs < 100) throw new Error('option diskWatchIntervalSeconds must be at least 0.1');
   return {
     masters: masters.map((m) => (m.includes(':') ? m : `${m}:${DEFAULTS.masterPort}`)),
     host: options.host ?? DEFAULTS.bindHost,
@@ -132,5 +168,12 @@ export function compileOptions(options: AgentOptions): CompiledAgentOptions {
     killGracePeriodMs: positive('killGracePeriodSeconds', options.killGracePeriodSeconds, DEFAULTS.killGracePeriodSeconds) * 1000,
     executorRegistrationTimeoutMs: positive('executorRegistrationTimeoutSeconds', options.executorRegistrationTimeoutSeconds, DEFAULTS.executorRegistrationTimeoutSeconds) * 1000,
     fetchTimeoutMs: positive('fetchTimeoutSeconds', options.fetchTimeoutSeconds, 300) * 1000,
+    isolation,
+    taskPidsMax: Math.floor(positive('taskPidsMax', options.taskPidsMax, 4096)),
+    dynamicUsers: options.dynamicUsers ?? true,
+    dynamicUidRange: parseUidRange(options.dynamicUidRange ?? '61000-61999'),
+    allowUser: options.allowUser ?? allowNonRootUsers,
+    enforceDiskQuota: options.enforceDiskQuota ?? true,
+    diskWatchIntervalMs,
   };
 }

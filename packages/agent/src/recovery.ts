@@ -193,6 +193,7 @@ export function reattach(ctx: AgentContext, builtin: BuiltinExecutors, custom: C
     const fate = processFate(t.procId.pid, t.procId.startTime);
     if (fate === 'alive') {
       sum.reattached++;
+      builtin.adoptContainer(t);
       builtin.attach(t, watcher.watch(t.procId));
     } else {
       sum.exited++;
@@ -203,8 +204,12 @@ export function reattach(ctx: AgentContext, builtin: BuiltinExecutors, custom: C
   for (const e of [...state.executors.values()]) {
     if (e.kind !== 'custom') continue;
     const alive = e.procId && processFate(e.procId.pid, e.procId.startTime) === 'alive';
-    if (alive) sum.executorsReattached++;
-    else sum.executorsGone++;
+    if (alive) {
+      sum.executorsReattached++;
+      custom.adoptContainer(e);
+    } else {
+      sum.executorsGone++;
+    }
     custom.recovered(e, alive && e.procId ? watcher.watch(e.procId) : undefined);
   }
   // Tasks of an older custom executor run that never finished: that run is gone.

@@ -4,7 +4,7 @@
  * output through Node costs a stream, buffers and event-loop work per task for bytes the
  * agent never looks at, and a task's output would stop when the agent dies.
  */
-import { accessSync, closeSync, constants, openSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchownSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { execa, type Options } from 'execa';
 import { readProcStatAsync } from './proc-stat.js';
@@ -50,15 +50,24 @@ const EXEC_WRAPPER = [
   'exit $__agora_s',
 ].join('\n');
 
+/**
+ * True when a spec can run under the wrapper: dash cannot exec with a chosen argv[0], so when
+ * it matters (not just the file's own name) the command runs unwrapped: it still recovers, only
+ * its exit code during an outage is unknown, and the agent places it in its cgroups itself.
+ */
+export function canWrap(spec: ProcessSpec): boolean {
+  return spec.argv0 === undefined || spec.argv0 === spec.file || spec.argv0 === path.basename(spec.file);
+}
+
 /** The wrapped argv of a spec, or undefined when it cannot be wrapped faithfully. */
 export function wrappedArgv(spec: ProcessSpec, exitStatusPath: string): { file: string; args: string[] } | undefined {
+  // The prelude (isolation) runs in the wrapper itself, before it forks the command.
+  const prelude = spec.prelude?.length ? `${spec.prelude.join('\n')}\n` : '';
   if (spec.file === '/bin/sh' && spec.args.length === 2 && spec.args[0] === '-c' && spec.argv0 === undefined) {
-    return { file: '/bin/sh', args: ['-c', SHELL_WRAPPER, '/bin/sh', exitStatusPath, spec.args[1] as string] };
+    return { file: '/bin/sh', args: ['-c', prelude + SHELL_WRAPPER, '/bin/sh', exitStatusPath, spec.args[1] as string] };
   }
-  // dash cannot exec with a chosen argv[0]; when it matters (not just the file's own name),
-  // run unwrapped: the task still recovers, only its exit code during an outage is unknown.
-  if (spec.argv0 !== undefined && spec.argv0 !== spec.file && spec.argv0 !== path.basename(spec.file)) return undefined;
-  return { file: '/bin/sh', args: ['-c', EXEC_WRAPPER, 'agora-task', exitStatusPath, spec.file, ...spec.args] };
+  if (!canWrap(spec)) return undefined;
+  return { file: '/bin/sh', args: ['-c', prelude + EXEC_WRAPPER, 'agora-task', exitStatusPath, spec.file, ...spec.args] };
 }
 
 /**
@@ -96,11 +105,22 @@ export function signalProcessGroup(pid: number, signal: NodeJS.Signals): boolean
 export class ExecaTaskRunner implements TaskRunner {
   async start(spec: ProcessSpec): Promise<RunningProcess> {
     const stdout = openSync(spec.stdoutPath, OUTPUT_FLAGS, 0o644);
-    let stderr: number;
+    let stderr: number | undefined;
     try {
       stderr = openSync(spec.stderrPath, OUTPUT_FLAGS, 0o644);
+      if (spec.user) {
+        // The task's own files: it may reopen, truncate or rotate them.
+        fchownSync(stdout, spec.user.uid, spec.user.gid);
+        fchownSync(stderr, spec.user.uid, spec.user.gid);
+        // The wrapper writes the exit status as the task's user, into the agent's directory.
+        if (spec.exitStatusPath) {
+          const fd = openSync(spec.exitStatusPath, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
+          try { fchownSync(fd, spec.user.uid, spec.user.gid); } finally { closeSync(fd); }
+        }
+      }
     } catch (err) {
       closeSync(stdout);
+      if (stderr !== undefined) closeSync(stderr);
       throw err;
     }
     let subprocess: ReturnType<typeof execa>;
@@ -110,7 +130,7 @@ export class ExecaTaskRunner implements TaskRunner {
     try {
       const wrapped = spec.exitStatusPath ? wrappedArgv(spec, spec.exitStatusPath) : undefined;
       if (wrapped) {
-        if (wrapped.args[1] === EXEC_WRAPPER) checkExecutable(spec.file, spec.cwd, spec.env);
+        if (wrapped.args[2] === 'agora-task') checkExecutable(spec.file, spec.cwd, spec.env);
         ({ file, args } = wrapped);
         argv0 = undefined;
       }
@@ -120,6 +140,8 @@ export class ExecaTaskRunner implements TaskRunner {
         extendEnv: true,
         ...(argv0 !== undefined ? { argv0 } : {}),
         detached: true,
+        // Node drops the supplementary groups too (setgroups(0) before setgid/setuid).
+        ...(spec.user ? { uid: spec.user.uid, gid: spec.user.gid } : {}),
         // execa's cleanup would kill the task when the agent exits; tasks must survive an
         // agent crash (a later recovery re-attaches to them), and stop() kills them itself.
         cleanup: false,

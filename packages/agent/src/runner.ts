@@ -29,6 +29,14 @@ export interface ProcessSpec {
    * waiting shell, see runner-execa.ts). Runners that cannot do this may ignore it.
    */
   exitStatusPath?: string;
+  /**
+   * Shell lines the process runs first, before the command (joining its cgroups, setting
+   * rlimits; see isolation/). They run as the process's user; a failing line must `exit`.
+   * Runners that cannot run them ignore them (the agent then places the process itself).
+   */
+  prelude?: string[];
+  /** The user the process runs as (root agents only); the output and exit files become its. */
+  user?: { uid: number; gid: number };
 }
 
 /** How a process ended. */

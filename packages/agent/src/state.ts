@@ -17,6 +17,7 @@ import {
   type agora,
 } from '@agora/core';
 import type { BatchWriter } from '@agora/core';
+import type { Limitation } from './isolation/isolator.js';
 import type { RunningProcess } from './runner.js';
 
 /** command: built-in command executor (one task); default: built-in task-group executor; custom: a framework's executor process. */
@@ -72,6 +73,13 @@ export interface TaskRecord {
   killing: { graceMs: number; timer: TimerHandle | undefined } | undefined;
   /** Tasks launched together in one RUN_TASK_GROUP (default executor): one failing kills the rest. */
   group: Set<TaskRecord> | undefined;
+  /** Its container (isolation/), while one exists; `limitation` once a watched limit was hit. */
+  container?: ContainerRuntime | undefined;
+}
+
+/** A live container of a task or custom executor. */
+export interface ContainerRuntime {
+  limitation: Limitation | undefined;
 }
 
 export interface CustomExecutorRuntime {
@@ -88,6 +96,8 @@ export interface CustomExecutorRuntime {
   shutdownTimer: TimerHandle | undefined;
   /** The process exited (or never started). */
   gone: boolean;
+  /** Its container (isolation/), while one exists. */
+  container?: ContainerRuntime | undefined;
 }
 
 export interface ExecutorRecord {

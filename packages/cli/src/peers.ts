@@ -26,6 +26,9 @@ export interface CliAgentOptions {
   resources?: string; attributes?: string; hostname?: string; logger?: Logger;
   /** Port of the agent's /metrics server (0: any free port). */
   httpPort?: number;
+  /** Isolation (see AgentOptions): cgroups|rlimits|none|auto, dynamic users, pids, disk quota. */
+  isolation?: 'auto' | 'cgroups' | 'rlimits' | 'none'; dynamicUsers?: boolean; dynamicUidRange?: string;
+  taskPidsMax?: number; enforceDiskQuota?: boolean; diskWatchIntervalSeconds?: number;
 }
 
 export type SchedulerEvent =

@@ -47,6 +47,11 @@ export interface CommandTaskSpec {
   ports?: number;
   /** Extra environment variables. @default {} */
   env?: Record<string, string>;
+  /**
+   * Environment variables whose values are secret (type SECRET): the task sees them like any
+   * other, but masters, agents, logs and the CLI never show their values. @default {}
+   */
+  secrets?: Record<string, string>;
   /** Files fetched into the sandbox before the command starts. @default [] */
   uris?: CommandInfo['uris'];
   /** @default {} */
@@ -136,14 +141,16 @@ function carve(offer: Offer, from: readonly Resource[], need: Required<ResourceN
   return { resources: out.map((r) => (r.allocationInfo?.role ? r : { ...r, allocationInfo: { role } })), ports };
 }
 
-function commandInfo(command: CommandTaskSpec['command'], env?: Record<string, string>, uris?: CommandInfo['uris']): CommandInfo {
+function commandInfo(command: CommandTaskSpec['command'], env?: Record<string, string>, uris?: CommandInfo['uris'], secrets?: Record<string, string>): CommandInfo {
   const c: CommandInfo = typeof command === 'string'
     ? { value: command, shell: true }
     : { value: command.value, shell: command.shell ?? true, ...(command.arguments ? { arguments: [...command.arguments] } : {}) };
   if (!c.value) throw new Error('a task command needs a value (the command line or executable)');
-  if (env && Object.keys(env).length > 0) {
-    c.environment = { variables: Object.entries(env).map(([name, value]) => ({ name, type: 1 /* VALUE */, value: String(value) })) };
-  }
+  const variables = [
+    ...Object.entries(env ?? {}).map(([name, value]) => ({ name, type: 1 /* VALUE */, value: String(value) })),
+    ...Object.entries(secrets ?? {}).map(([name, value]) => ({ name, type: 2 /* SECRET */, value: String(value) })),
+  ];
+  if (variables.length > 0) c.environment = { variables };
   if (uris && uris.length > 0) c.uris = uris.map((u) => ({ ...u }));
   return c;
 }
@@ -172,7 +179,7 @@ function baseTask(offer: Offer, spec: Omit<CommandTaskSpec, 'command'>): TaskInf
  */
 export function commandTask(offer: Offer, spec: CommandTaskSpec): TaskInfo {
   const task = baseTask(offer, spec);
-  task.command = commandInfo(spec.command, spec.env, spec.uris);
+  task.command = commandInfo(spec.command, spec.env, spec.uris, spec.secrets);
   return task;
 }
 
@@ -188,7 +195,7 @@ export function executorTask(offer: Offer, spec: ExecutorTaskSpec): TaskInfo {
     type: ExecutorInfoType.CUSTOM,
     executorId: { value: executorId },
     name: spec.executor.name || executorId,
-    command: commandInfo(spec.executor.command, { ...spec.executor.env, ...spec.env }, spec.executor.uris ?? spec.uris),
+    command: commandInfo(spec.executor.command, { ...spec.executor.env, ...spec.env }, spec.executor.uris ?? spec.uris, spec.secrets),
   };
   if (offer.frameworkId?.value) executor.frameworkId = { value: offer.frameworkId.value };
   task.executor = executor;

@@ -73,7 +73,10 @@ export interface SchedulerDriverOptions {
    * (failover). Set `failoverTimeoutSeconds` > 0 if tasks should survive a lost connection: with
    * the default 0 the master tears the framework down as soon as its stream breaks, so
    * reconnecting finds it gone.
-   * Defaults filled in: `roles` ['*'], `user` the OS user, `hostname` os.hostname().
+   * Defaults filled in: `roles` ['*'], `hostname` os.hostname(). `user` stays empty unless set:
+   * tasks then run as whatever user the agent gives them (on a root agent, an unprivileged user
+   * of their own); a `user` set here makes every task of the framework run as that account
+   * (it must exist on the agents, and root is refused unless the agent allows it).
    */
   framework: FrameworkInfo;
   /** What to do on each event. @default {} (use `events()` instead, or as well) */
@@ -124,14 +127,6 @@ interface CompiledOptions {
   clock: Clock;
 }
 
-function osUser(): string {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return process.env.USER ?? 'nobody';
-  }
-}
-
 /** Fills in every default once (CONVENTIONS §7); throws an Error naming a bad option. */
 function compileOptions(o: SchedulerDriverOptions): CompiledOptions {
   const masters = (Array.isArray(o.master) ? o.master : [o.master]).map((m) => String(m ?? '').trim()).filter(Boolean);
@@ -141,7 +136,7 @@ function compileOptions(o: SchedulerDriverOptions): CompiledOptions {
   const framework: FrameworkInfo = {
     ...o.framework,
     roles: o.framework.roles?.length ? [...o.framework.roles] : ['*'],
-    user: o.framework.user || osUser(),
+    user: o.framework.user ?? '',
     hostname: o.framework.hostname || os.hostname(),
   };
   const reconnectMinMs = o.reconnectMinMs ?? DEFAULTS.reconnectMinMs;

@@ -13,7 +13,7 @@
  * The master and agent packages are loaded on first use (dynamic import), so a framework or an
  * executor that imports @agora/sdk does not load the whole master into every process.
  */
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger, type Logger } from '@agora/core';
@@ -69,6 +69,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
   if (!Number.isInteger(count) || count < 0) throw new Error(`startCluster: agents must be a whole number ≥ 0 (got ${count})`);
   const ownDir = options.workDir === undefined;
   const workDir = options.workDir ?? (await mkdtemp(path.join(os.tmpdir(), 'agora-cluster-')));
+  // Searchable (not listable) by other users, as a real agent's work dir: a root agent runs its
+  // tasks as unprivileged users, who must reach their sandboxes below it.
+  if (ownDir) await chmod(workDir, 0o711);
   const logger = options.logger ?? silentLogger();
   const [{ startMaster }, { startAgent }] = await Promise.all([import('@agora/master'), import('@agora/agent')]);
 

@@ -28,7 +28,7 @@ describe('SchedulerDriver', () => {
     const fi = sub?.subscribe?.frameworkInfo;
     assert.equal(fi?.name, 'demo');
     assert.deepEqual(fi?.roles, ['*']);
-    assert.ok(fi?.user, 'user defaults to the OS user');
+    assert.equal(fi?.user ?? '', '', 'no user by default: the agent picks one (a dynamic user on root agents)');
     assert.ok(fi?.hostname, 'hostname defaults to os.hostname()');
     assert.equal(fi?.id?.value ?? '', '', 'no id on a first subscription');
   });

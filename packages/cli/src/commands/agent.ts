@@ -21,6 +21,12 @@ export default class AgentCommand extends BaseCommand {
     attributes: Flags.string({ summary: 'Attributes of this agent.', helpValue: '"rack:r1;zone:a"' }),
     'work-dir': Flags.string({ summary: 'Directory of sandboxes and checkpoints.', default: './.agora/agent' }),
     hostname: Flags.string({ summary: 'Hostname to report (default: the OS hostname).' }),
+    isolation: Flags.string({ summary: 'How tasks are held to their cpus/mem/pids (auto: cgroups where writable, else rlimits).', options: ['auto', 'cgroups', 'rlimits', 'none'], default: 'auto' }),
+    'dynamic-users': Flags.boolean({ summary: 'As root, run each task as an unprivileged user of its own unless it names one.', default: true, allowNo: true }),
+    'dynamic-uid-range': Flags.string({ summary: 'uids for dynamic users.', default: '61000-61999', helpValue: 'FIRST-LAST' }),
+    'task-pids-max': Flags.integer({ summary: 'Most processes per task (0: unlimited).', default: 4096, min: 0 }),
+    'enforce-disk-quota': Flags.boolean({ summary: 'Kill tasks whose sandbox outgrows their disk resource.', default: true, allowNo: true }),
+    'disk-watch-interval': Flags.string({ summary: 'Seconds between sandbox disk usage checks.', default: '15', helpValue: 'SECONDS' }),
     'log-level': logLevelFlag,
     'http-port': portFlag({ summary: 'Port of the HTTP server with Prometheus metrics at /metrics (0: any free port; default 5061, skipped with a warning when busy).' }),
   };
@@ -32,6 +38,7 @@ export default class AgentCommand extends BaseCommand {
       masters = parseMasters(flags.master);
       if (flags.resources !== undefined) checkResources(flags.resources);
       if (flags.attributes !== undefined) checkAttributes(flags.attributes);
+      if (!(Number(flags['disk-watch-interval']) >= 0.1)) throw new Error(`--disk-watch-interval must be a number of seconds ≥ 0.1, got '${flags['disk-watch-interval']}'`);
     } catch (err) {
       throw new UserError(oneLine(err));
     }
@@ -54,6 +61,12 @@ export default class AgentCommand extends BaseCommand {
       hostname: flags.hostname,
       logger: createLogger('agent', flags['log-level']),
       ...(flags['http-port'] !== undefined ? { httpPort: flags['http-port'] } : {}),
+      isolation: flags.isolation as 'auto' | 'cgroups' | 'rlimits' | 'none',
+      dynamicUsers: flags['dynamic-users'],
+      dynamicUidRange: flags['dynamic-uid-range'],
+      taskPidsMax: flags['task-pids-max'],
+      enforceDiskQuota: flags['enforce-disk-quota'],
+      diskWatchIntervalSeconds: Number(flags['disk-watch-interval']),
     });
     const first = await Promise.race([started, signal]);
     clearTimeout(slow);
