@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULTS, createLogger, parseHostPort, systemClock, type Clock, type Logger } from '@agora/core';
 import type { TaskRunner } from './runner.js';
+import { compileAgentSecurity, type AgentSecurityOptions, type CompiledAgentSecurity } from './security.js';
 import { ExecaTaskRunner } from './runner-execa.js';
 
 /** Options of an Agent. */
@@ -52,6 +53,8 @@ export interface AgentOptions {
   executorRegistrationTimeoutSeconds?: number;
   /** Longest time one URI fetch may take. @default 300 */
   fetchTimeoutSeconds?: number;
+  /** TLS, authentication and the agent's credential towards the master. @default none (loopback only) */
+  security?: AgentSecurityOptions;
 }
 
 /** AgentOptions with every default filled in and durations in milliseconds. */
@@ -75,6 +78,7 @@ export interface CompiledAgentOptions {
   killGracePeriodMs: number;
   executorRegistrationTimeoutMs: number;
   fetchTimeoutMs: number;
+  security: CompiledAgentSecurity;
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -116,5 +120,6 @@ export function compileOptions(options: AgentOptions): CompiledAgentOptions {
     killGracePeriodMs: positive('killGracePeriodSeconds', options.killGracePeriodSeconds, DEFAULTS.killGracePeriodSeconds) * 1000,
     executorRegistrationTimeoutMs: positive('executorRegistrationTimeoutSeconds', options.executorRegistrationTimeoutSeconds, DEFAULTS.executorRegistrationTimeoutSeconds) * 1000,
     fetchTimeoutMs: positive('fetchTimeoutSeconds', options.fetchTimeoutSeconds, 300) * 1000,
+    security: compileAgentSecurity(options.security),
   };
 }

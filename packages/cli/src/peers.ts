@@ -17,11 +17,15 @@ export interface CliMasterOptions {
   host?: string; port?: number; workDir?: string; logger?: Logger;
   /** High availability: etcd endpoints, lease TTL, what to do on losing leadership. */
   etcd?: string[]; etcdTtlSeconds?: number; etcdPrefix?: string; onLeadershipLost?: (reason: string) => void;
+  /** TLS, authentication, ACLs, rate limits (MasterSecurityOptions; see security-flags.ts). */
+  security?: Record<string, unknown>;
 }
 /** The subset of AgentOptions the CLI sets. */
 export interface CliAgentOptions {
   master: string | string[]; host?: string; port?: number; workDir?: string;
   resources?: string; attributes?: string; hostname?: string; logger?: Logger;
+  /** TLS, authentication, the agent's credential (AgentSecurityOptions; see security-flags.ts). */
+  security?: Record<string, unknown>;
 }
 
 export type SchedulerEvent =

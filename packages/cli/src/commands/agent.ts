@@ -7,6 +7,7 @@ import { checkAttributes, checkResources, logLevelFlag, parseMasters, portFlag }
 import { startAgent, type AgentHandle } from '../peers.js';
 import { Progress } from '../progress.js';
 import { exitSoonIfStuck, waitForSignal } from '../wait-signal.js';
+import { agentSecurityOptions, serverSecurityFlags } from '../security-flags.js';
 
 export default class AgentCommand extends BaseCommand {
   static override summary = 'Run an agent until Ctrl-C / SIGTERM.';
@@ -22,6 +23,7 @@ export default class AgentCommand extends BaseCommand {
     'work-dir': Flags.string({ summary: 'Directory of sandboxes and checkpoints.', default: './.agora/agent' }),
     hostname: Flags.string({ summary: 'Hostname to report (default: the OS hostname).' }),
     'log-level': logLevelFlag,
+    ...serverSecurityFlags,
   };
 
   async run(): Promise<void> {
@@ -52,6 +54,7 @@ export default class AgentCommand extends BaseCommand {
       attributes: flags.attributes,
       hostname: flags.hostname,
       logger: createLogger('agent', flags['log-level']),
+      ...agentSecurityOptions(flags),
     });
     const first = await Promise.race([started, signal]);
     clearTimeout(slow);

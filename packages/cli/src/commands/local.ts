@@ -8,6 +8,7 @@ import { startAgent, startMaster, type AgentHandle, type MasterHandle } from '..
 import { allocatorFlags, allocatorOptions } from '../allocator-flags.js';
 import { failureFlags, failureOptions } from '../failure-flags.js';
 import { exitSoonIfStuck, waitForSignal } from '../wait-signal.js';
+import { agentSecurityOptions, masterPolicyFlags, masterSecurityOptions, serverSecurityFlags } from '../security-flags.js';
 
 export default class LocalCommand extends BaseCommand {
   static override summary = 'Run a master and one agent in this process (a cluster on one machine).';
@@ -28,6 +29,7 @@ export default class LocalCommand extends BaseCommand {
     'apps-port': portFlag({ summary: 'Long-running framework REST API port (0: any free port).', default: 8080 }),
     cron: Flags.boolean({ summary: 'Start the cron (recurring jobs) framework (REST API) too.', default: true, allowNo: true }),
     'cron-port': portFlag({ summary: 'Cron framework REST API port (0: any free port).', default: 4400 }),
+    ...serverSecurityFlags, ...masterPolicyFlags,
   };
 
   async run(): Promise<void> {
@@ -47,7 +49,7 @@ export default class LocalCommand extends BaseCommand {
     try {
       // Listen for signals from the start: Ctrl-C while starting still stops cleanly.
       stopping = waitForSignal();
-      master = await startMaster({ host: flags.host, port: flags.port, workDir: join(workDir, 'master'), logger: createLogger('master', level), ...allocatorOptions(flags), ...failureOptions(flags) });
+      master = await startMaster({ host: flags.host, port: flags.port, workDir: join(workDir, 'master'), logger: createLogger('master', level), ...allocatorOptions(flags), ...failureOptions(flags), ...masterSecurityOptions(flags) });
       process.stdout.write(`master listening on ${master.address}\n`);
       agent = await startAgent({
         master: master.address,
@@ -57,6 +59,7 @@ export default class LocalCommand extends BaseCommand {
         resources: flags.resources,
         attributes: flags.attributes,
         logger: createLogger('agent', level),
+        ...agentSecurityOptions(flags),
       });
       process.stdout.write(`agent listening on ${agent.address}${agent.agentId ? ` (${agent.agentId})` : ''}\n`);
       process.stdout.write(`work dir ${workDir}\n`);
