@@ -67,8 +67,8 @@ function unary<Req, Res>(client: grpc.Client, fn: Unary<Req, Res>, req: Req, tim
  */
 function clientFor<T>(service: grpc.ServiceDefinition, name: string, address: string, security?: ClientSecurity | null): T {
   const Ctor = grpc.makeGenericClientConstructor(service, name);
-  const { credentials, interceptors } = clientTransport(address, security === undefined ? defaultClientSecurity() : security ?? undefined);
-  return new Ctor(address, credentials, { ...CHANNEL_OPTIONS, interceptors }) as unknown as T;
+  const { credentials, interceptors, options } = clientTransport(address, security === undefined ? defaultClientSecurity() : security ?? undefined);
+  return new Ctor(address, credentials, { ...CHANNEL_OPTIONS, ...options, interceptors }) as unknown as T;
 }
 
 export const schedulerClient = (address: string, security?: ClientSecurity | null): SchedulerClient => clientFor(SchedulerService, 'Scheduler', address, security);

@@ -4,6 +4,8 @@
  * client certificate (mutual TLS), and an optional principal + secret sent with every call.
  */
 import * as grpc from '@grpc/grpc-js';
+import { isIP } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
 import { AUTHORIZATION_KEY, credentialHeader, type Credential } from './credentials.js';
 import { isLoopbackHost, loadTls, type TlsMaterial, type TlsOptions } from './tls.js';
 
@@ -30,8 +32,11 @@ export function defaultClientSecurity(): ClientSecurity | undefined {
   return processDefault;
 }
 
-/** Channel credentials and interceptors for one client of `address`. Throws when the setup would leak a secret. */
-export function clientTransport(address: string, security: ClientSecurity | undefined): { credentials: grpc.ChannelCredentials; interceptors: grpc.Interceptor[] } {
+/**
+ * Channel credentials, interceptors and channel options for one client of `address`. Throws
+ * when the setup would leak a secret.
+ */
+export function clientTransport(address: string, security: ClientSecurity | undefined): { credentials: grpc.ChannelCredentials; interceptors: grpc.Interceptor[]; options: grpc.ChannelOptions } {
   const tls = loadTls(security?.tls);
   const credential = security?.credential;
   const interceptors: grpc.Interceptor[] = [];
@@ -48,8 +53,13 @@ export function clientTransport(address: string, security: ClientSecurity | unde
       },
     }));
   }
-  const credentials = tls
-    ? grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null)
-    : grpc.credentials.createInsecure();
-  return { credentials, interceptors };
+  if (!tls) return { credentials: grpc.credentials.createInsecure(), interceptors, options: {} };
+  const host = address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  if (!isIP(host)) return { credentials: grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null), interceptors, options: {} };
+  // An IP address may not be sent as the TLS server name (RFC 6066; node warns on every
+  // process): send a placeholder name, and check the certificate against the IP itself.
+  const credentials = grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null, {
+    checkServerIdentity: (_name, cert) => checkServerIdentity(host, cert),
+  });
+  return { credentials, interceptors, options: { 'grpc.ssl_target_name_override': 'agora.invalid' } };
 }
