@@ -6,7 +6,7 @@
  * configured once talks to a secured cluster with every command.
  */
 import { Flags } from '@oclif/core';
-import { readSecretFile, setDefaultClientSecurity, type ClientSecurity, type Credential } from '@agora/core';
+import { checkBindSafety, readSecretFile, setDefaultClientSecurity, type ClientSecurity, type Credential } from '@agora/core';
 
 /** How this process reaches the cluster (every command). */
 export const clientSecurityFlags = {
@@ -80,4 +80,11 @@ export function masterSecurityOptions(flags: ServerFlags & { acls?: string; 'rat
 export function agentSecurityOptions(flags: ServerFlags): { security: Record<string, unknown> } {
   const credential = clientSecurityOf(flags)?.credential;
   return { security: { ...serverPart(flags), ...(credential ? { credential } : {}) } };
+}
+
+/** With --insecure on a reachable address: the loud warning line, on stderr, before anything starts. */
+export function warnIfInsecure(service: string, host: string, flags: ServerFlags): void {
+  if (!flags.insecure) return;
+  const warning = checkBindSafety(service, host, !!(flags.authenticate || flags.credentials), true);
+  if (warning) process.stderr.write(`agora: ${warning}\n`);
 }

@@ -7,7 +7,7 @@ import { checkAttributes, checkResources, logLevelFlag, parseMasters, portFlag }
 import { startAgent, type AgentHandle } from '../peers.js';
 import { Progress } from '../progress.js';
 import { exitSoonIfStuck, waitForSignal } from '../wait-signal.js';
-import { agentSecurityOptions, serverSecurityFlags } from '../security-flags.js';
+import { agentSecurityOptions, warnIfInsecure, serverSecurityFlags } from '../security-flags.js';
 
 export default class AgentCommand extends BaseCommand {
   static override summary = 'Run an agent until Ctrl-C / SIGTERM.';
@@ -28,6 +28,7 @@ export default class AgentCommand extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(AgentCommand);
+    warnIfInsecure('the agent', flags.host, flags);
     let masters: string[];
     try {
       masters = parseMasters(flags.master);

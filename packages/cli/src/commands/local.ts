@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { join, resolve } from 'node:path';
-import { DEFAULTS, createLogger } from '@agora/core';
+import { DEFAULTS, createLogger, isLoopbackHost } from '@agora/core';
 import { BaseCommand } from '../base-command.js';
 import { UserError, oneLine } from '../errors.js';
 import { checkResources, logLevelFlag, portFlag } from '../flags.js';
@@ -8,7 +8,7 @@ import { startAgent, startMaster, type AgentHandle, type MasterHandle } from '..
 import { allocatorFlags, allocatorOptions } from '../allocator-flags.js';
 import { failureFlags, failureOptions } from '../failure-flags.js';
 import { exitSoonIfStuck, waitForSignal } from '../wait-signal.js';
-import { agentSecurityOptions, masterPolicyFlags, masterSecurityOptions, serverSecurityFlags } from '../security-flags.js';
+import { agentSecurityOptions, warnIfInsecure, masterPolicyFlags, masterSecurityOptions, serverSecurityFlags } from '../security-flags.js';
 
 export default class LocalCommand extends BaseCommand {
   static override summary = 'Run a master and one agent in this process (a cluster on one machine).';
@@ -34,6 +34,7 @@ export default class LocalCommand extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(LocalCommand);
+    warnIfInsecure('agora local', flags.host, flags);
     try {
       if (flags.resources !== undefined) checkResources(flags.resources);
     } catch (err) {
@@ -63,15 +64,18 @@ export default class LocalCommand extends BaseCommand {
       });
       process.stdout.write(`agent listening on ${agent.address}${agent.agentId ? ` (${agent.agentId})` : ''}\n`);
       process.stdout.write(`work dir ${workDir}\n`);
+      // The REST APIs have no authentication of their own: they leave loopback only with --insecure.
+      const apiHost = flags.insecure || isLoopbackHost(flags.host) ? flags.host : DEFAULTS.bindHost;
+      if (apiHost !== flags.host && (flags.apps || flags.cron)) process.stderr.write(`agora: the frameworks' REST APIs stay on ${apiHost} (they have no authentication; --insecure exposes them on ${flags.host})\n`);
       if (flags.apps) {
         const { startLongRunning } = await import('@agora/long-running');
-        const lr = await startLongRunning({ master: master.address, workDir: join(workDir, 'long-running'), host: flags.host, port: flags['apps-port'], logger: createLogger('long-running', level) });
+        const lr = await startLongRunning({ master: master.address, workDir: join(workDir, 'long-running'), host: apiHost, port: flags['apps-port'], logger: createLogger('long-running', level) });
         apps = lr;
         process.stdout.write(`long-running api listening on ${lr.address}\n`);
       }
       if (flags.cron) {
         const { startCron } = await import('@agora/cron');
-        const c = await startCron({ master: master.address, workDir: join(workDir, 'cron'), host: flags.host, port: flags['cron-port'], logger: createLogger('cron', level) });
+        const c = await startCron({ master: master.address, workDir: join(workDir, 'cron'), host: apiHost, port: flags['cron-port'], logger: createLogger('cron', level) });
         cron = c;
         process.stdout.write(`cron api listening on ${c.address}\n`);
       }

@@ -7,7 +7,7 @@ import { startMaster } from '../peers.js';
 import { allocatorFlags, allocatorOptions } from '../allocator-flags.js';
 import { failureFlags, failureOptions } from '../failure-flags.js';
 import { exitSoonIfStuck, waitForSignal } from '../wait-signal.js';
-import { masterPolicyFlags, masterSecurityOptions, serverSecurityFlags } from '../security-flags.js';
+import { warnIfInsecure, masterPolicyFlags, masterSecurityOptions, serverSecurityFlags } from '../security-flags.js';
 
 export default class MasterCommand extends BaseCommand {
   static override summary = 'Run a master until Ctrl-C / SIGTERM.';
@@ -32,6 +32,7 @@ export default class MasterCommand extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(MasterCommand);
+    warnIfInsecure('the master', flags.host, flags);
     const workDir = resolve(flags['work-dir']);
     const etcd = flags.etcd?.split(',').map((e) => e.trim()).filter(Boolean);
     // A deposed master never serves again; exiting non-zero lets a supervisor start a fresh
