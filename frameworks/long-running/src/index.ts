@@ -13,6 +13,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api.js';
 import { LongRunningService, type LongRunningOptions } from './service.js';
+import type { TlsOptions } from '@agora/sdk';
 
 export { LongRunningService } from './service.js';
 export type { LongRunningOptions, OfferRecord } from './service.js';
@@ -43,6 +44,8 @@ export interface StartLongRunningOptions extends LongRunningOptions {
   host?: string;
   /** API port (0: any free port). @default 8080 */
   port?: number;
+  /** Serve the REST API over HTTPS with this certificate and key (PEM paths or text). @default plain HTTP */
+  apiTls?: TlsOptions;
 }
 
 export interface LongRunning {
@@ -60,7 +63,7 @@ export async function startLongRunning(options: StartLongRunningOptions): Promis
   await service.start();
   let api: FastifyInstance | undefined;
   try {
-    api = await buildApi(service);
+    api = await buildApi(service, options.apiTls);
     const host = options.host ?? LONG_RUNNING_DEFAULTS.apiHost;
     await api.listen({ host, port: options.port ?? LONG_RUNNING_DEFAULTS.apiPort });
     const addr = api.server.address();

@@ -6,7 +6,7 @@
  * configured once talks to a secured cluster with every command.
  */
 import { Flags } from '@oclif/core';
-import { checkBindSafety, readSecretFile, setDefaultClientSecurity, type ClientSecurity, type Credential } from '@agora/core';
+import { checkBindSafety, readCredentialsFile, readSecretFile, setDefaultClientSecurity, type ClientSecurity, type Credential } from '@agora/core';
 
 /** How this process reaches the cluster (every command). */
 export const clientSecurityFlags = {
@@ -77,8 +77,8 @@ export function masterSecurityOptions(flags: ServerFlags & { acls?: string; 'rat
  * AgentOptions.security from the flags: the agent serves with the same TLS files, and presents
  * its certificate (mutual TLS) and/or --principal/--secret-file to the master.
  */
-export function agentSecurityOptions(flags: ServerFlags): { security: Record<string, unknown> } {
-  const credential = clientSecurityOf(flags)?.credential;
+export function agentSecurityOptions(flags: ServerFlags, own?: Credential): { security: Record<string, unknown> } {
+  const credential = own ?? clientSecurityOf(flags)?.credential;
   return { security: { ...serverPart(flags), ...(credential ? { credential } : {}) } };
 }
 
@@ -87,4 +87,16 @@ export function warnIfInsecure(service: string, host: string, flags: ServerFlags
   if (!flags.insecure) return;
   const warning = checkBindSafety(service, host, !!(flags.authenticate || flags.credentials), true);
   if (warning) process.stderr.write(`agora: ${warning}\n`);
+}
+
+/**
+ * `agora local --credentials FILE` without --principal: the agent and the frameworks it runs
+ * in this process authenticate as the file's first principal (they are the operator's own).
+ */
+export function adoptLocalCredential(flags: ServerFlags): Credential | undefined {
+  if (!flags.credentials || flags.principal) return undefined;
+  const first = readCredentialsFile(flags.credentials)[0];
+  if (!first) throw new Error(`${flags.credentials} lists no principal`);
+  setDefaultClientSecurity({ ...clientSecurityOf(flags), credential: first });
+  return first;
 }

@@ -8,7 +8,7 @@ import { startAgent, startMaster, type AgentHandle, type MasterHandle } from '..
 import { allocatorFlags, allocatorOptions } from '../allocator-flags.js';
 import { failureFlags, failureOptions } from '../failure-flags.js';
 import { exitSoonIfStuck, waitForSignal } from '../wait-signal.js';
-import { agentSecurityOptions, warnIfInsecure, masterPolicyFlags, masterSecurityOptions, serverSecurityFlags } from '../security-flags.js';
+import { adoptLocalCredential, agentSecurityOptions, warnIfInsecure, masterPolicyFlags, masterSecurityOptions, serverSecurityFlags } from '../security-flags.js';
 
 export default class LocalCommand extends BaseCommand {
   static override summary = 'Run a master and one agent in this process (a cluster on one machine).';
@@ -35,8 +35,10 @@ export default class LocalCommand extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(LocalCommand);
     warnIfInsecure('agora local', flags.host, flags);
+    let own;
     try {
       if (flags.resources !== undefined) checkResources(flags.resources);
+      own = adoptLocalCredential(flags);
     } catch (err) {
       throw new UserError(oneLine(err));
     }
@@ -60,7 +62,7 @@ export default class LocalCommand extends BaseCommand {
         resources: flags.resources,
         attributes: flags.attributes,
         logger: createLogger('agent', level),
-        ...agentSecurityOptions(flags),
+        ...agentSecurityOptions(flags, own),
       });
       process.stdout.write(`agent listening on ${agent.address}${agent.agentId ? ` (${agent.agentId})` : ''}\n`);
       process.stdout.write(`work dir ${workDir}\n`);

@@ -15,3 +15,5 @@ export { clientTransport, setDefaultClientSecurity, defaultClientSecurity } from
 export type { ClientSecurity } from './client-security.js';
 export { ACL_ACTIONS, parseAcls, readAclsFile, authorize } from './acls.js';
 export type { Acls, AclAction, AclEntity, AclVerdict } from './acls.js';
+export { httpsServerOptions } from './https.js';
+export type { HttpsServerOptions } from './https.js';
