@@ -100,9 +100,10 @@ export function authenticateCall(sec: CompiledServerSecurity, method: string, md
   const presented = credentialFromMetadata(md);
   if (typeof presented === 'string') return unauth(presented);
   if (presented) {
-    // A secret that crossed the network in clear is burnt; say so rather than accept it.
-    if (!facts.tls && remote !== undefined && !isLoopbackHost(remote)) {
-      return unauth(`principal ${presented.principal}: credentials were sent without TLS from ${remote}; ${sec.name} accepts secrets over TLS only`);
+    // A secret that crossed the network in clear is burnt; say so rather than accept it. (A
+    // plaintext connection on a TLS port has no known peer: it is treated as remote.)
+    if (!facts.tls && (remote === undefined || !isLoopbackHost(remote))) {
+      return unauth(`principal ${presented.principal}: credentials were sent without TLS${remote ? ` from ${remote}` : ''}; ${sec.name} accepts secrets over TLS only`);
     }
     const expected = sec.secrets.get(presented.principal);
     // Compare even for an unknown principal, so timing does not tell which principals exist.
