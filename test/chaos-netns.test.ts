@@ -87,10 +87,10 @@ test('multi-host: cutting an agent link makes it unreachable, restoring it heals
     return;
   }
   const dir = tempDir('agora-chaos-netns-');
-  const master = runIn(NS.master, [process.execPath, AGORA_BIN, 'master', '--host', MASTER_IP, '--port', '5050', '--work-dir', join(dir, 'master'), '--agent-ping-timeout', '3']);
+  const master = runIn(NS.master, [process.execPath, AGORA_BIN, 'master', '--host', MASTER_IP, '--port', '5050', '--work-dir', join(dir, 'master'), '--agent-ping-timeout', '3', '--insecure']);
   const agents = [1, 2].map((k) => runIn(k === 1 ? NS.a1 : NS.a2, [
     process.execPath, AGORA_BIN, 'agent', '--master', MASTER, '--host', `10.201.${k}.2`, '--port', '5060',
-    '--work-dir', join(dir, `agent-${k}`), '--resources', 'cpus:1;mem:256;disk:100;ports:[31000-31005]',
+    '--work-dir', join(dir, `agent-${k}`), '--resources', 'cpus:1;mem:256;disk:100;ports:[31000-31005]', '--insecure',
   ]));
   const sched = runIn(NS.master, [process.execPath, '--import', 'tsx', join(ROOT, 'test/fixtures/netns-scheduler.ts'), MASTER, '2']);
   const lines = (): Line[] => sched.output().split('\n').filter((l) => l.startsWith('{')).map((l) => { try { return JSON.parse(l) as Line; } catch { return { event: '' }; } });

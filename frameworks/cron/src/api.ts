@@ -8,6 +8,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
+import { httpsServerOptions, type TlsOptions } from '@agora/sdk';
 import { CronError, type CronScheduler } from './scheduler.js';
 import { runView } from './stats.js';
 import type { Job } from './job.js';
@@ -79,8 +80,9 @@ function intQuery(v: unknown, def: number, max: number): number {
 }
 
 /** Builds the API server for `cron` (not yet listening). */
-export async function buildApi(cron: CronScheduler): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+export async function buildApi(cron: CronScheduler, tls?: TlsOptions): Promise<FastifyInstance> {
+  // With a certificate the API speaks HTTPS (the same files as the cluster's gRPC endpoints).
+  const app = Fastify({ logger: false, ...httpsServerOptions(tls) }) as unknown as FastifyInstance;
   // Schemas are documentation; validation is ours (all fields at once, 422).
   app.setValidatorCompiler(() => () => true);
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {

@@ -11,6 +11,7 @@
  */
 import { buildApi, listenApi, DEFAULT_CRON_PORT } from './api.js';
 import { CronScheduler, type CronSchedulerOptions } from './scheduler.js';
+import type { TlsOptions } from '@agora/sdk';
 
 export { CronScheduler, CronError, runId, runOfTask } from './scheduler.js';
 export type { CronSchedulerOptions } from './scheduler.js';
@@ -31,6 +32,8 @@ export interface StartCronOptions extends CronSchedulerOptions {
   host?: string;
   /** 0 = any free port. @default 4400 */
   port?: number;
+  /** Serve the REST API over HTTPS with this certificate and key (PEM paths or text). @default plain HTTP */
+  apiTls?: TlsOptions;
 }
 
 export interface RunningCron {
@@ -45,7 +48,7 @@ export interface RunningCron {
 /** Opens the state, starts the REST API, then subscribes to the master and starts firing. */
 export async function startCron(options: StartCronOptions): Promise<RunningCron> {
   const scheduler = await CronScheduler.open(options);
-  const app = await buildApi(scheduler);
+  const app = await buildApi(scheduler, options.apiTls);
   let address: string;
   try {
     address = await listenApi(app, { host: options.host, port: options.port ?? DEFAULT_CRON_PORT });

@@ -7,6 +7,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
+import { httpsServerOptions, type TlsOptions } from '@agora/sdk';
 import { absoluteId, type FieldError } from './app.js';
 import { ApiError, type Deployment } from './model.js';
 import type { LongRunningService } from './service.js';
@@ -74,8 +75,9 @@ export interface ApiOptions {
 }
 
 /** Builds the Fastify app (not listening yet). */
-export async function buildApi(svc: LongRunningService): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
+export async function buildApi(svc: LongRunningService, tls?: TlsOptions): Promise<FastifyInstance> {
+  // With a certificate the API speaks HTTPS (the same files as the cluster's gRPC endpoints).
+  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, ...httpsServerOptions(tls) }) as unknown as FastifyInstance;
   // Schemas are documentation; validateApp judges bodies (all problems at once, 422).
   app.setValidatorCompiler(() => () => true);
   await app.register(swagger, {

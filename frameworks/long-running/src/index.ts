@@ -13,6 +13,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api.js';
 import { LongRunningService, type LongRunningOptions } from './service.js';
+import type { TlsOptions } from '@agora/sdk';
 
 export { LongRunningService } from './service.js';
 export type { LongRunningOptions, OfferRecord } from './service.js';
@@ -43,6 +44,8 @@ export interface StartLongRunningOptions extends LongRunningOptions {
   host?: string;
   /** API port (0: any free port). @default 8080 */
   port?: number;
+  /** Serve the REST API over HTTPS with this certificate and key (PEM paths or text). @default plain HTTP */
+  apiTls?: TlsOptions;
 }
 
 export interface LongRunning {
@@ -63,7 +66,7 @@ export async function startLongRunning(options: StartLongRunningOptions): Promis
   let api: FastifyInstance | undefined;
   let started = false;
   try {
-    api = await buildApi(service);
+    api = await buildApi(service, options.apiTls);
     api.addHook('onRequest', async (_req, reply) => {
       if (!started) return reply.code(503).send({ message: 'the long-running framework is starting' });
     });

@@ -21,6 +21,7 @@ import {
   TaskStatusSource,
   VERSION,
   bindServer,
+  checkBindSafety,
   isTerminalState,
   newServer,
   stopServer,
@@ -141,6 +142,7 @@ export class Agent extends EventEmitter {
         reconnectMaxMs: this.o.reconnectMaxMs,
         registrationTimeoutMs: this.o.registrationTimeoutMs,
         heartbeatIntervalMs: this.o.heartbeatIntervalMs,
+        security: this.o.security.masterLink,
       },
       {
         register: () => this.registerMessage(),
@@ -150,6 +152,8 @@ export class Agent extends EventEmitter {
           this.updates.setConnected(false);
           this.emit('disconnected', reason);
         },
+        // Wrong credentials do not fix themselves: a starting agent fails with the reason.
+        refused: (reason) => this.firstRegistration?.reject(new Error(reason)),
       },
     );
   }
@@ -178,10 +182,13 @@ export class Agent extends EventEmitter {
     this.agentId = await this.readAgentId();
     this.link.agentId = this.agentId ?? '';
     await this.recoverState();
-    const server = newServer();
+    const sec = this.o.security;
+    const warning = checkBindSafety('the agent', this.o.host, sec.server.authenticate, sec.insecure);
+    if (warning) this.log.warn(warning);
+    const server = newServer(sec.server);
     server.addService(ExecutorService, { connect: this.custom.connect });
     server.addService(FilesService, filesHandlers(this.ctx));
-    const port = await bindServer(server, this.o.host, this.o.port);
+    const port = await bindServer(server, this.o.host, this.o.port, sec.server);
     this.server = server;
     this.address = `${this.o.host}:${port}`;
     try {

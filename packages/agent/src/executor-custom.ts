@@ -331,7 +331,7 @@ export class CustomExecutors {
         hostname: this.ctx.o.hostname,
         resources: e.info.resources,
         command,
-        extra: { ...container.env, [TASK_ENV.agentEndpoint]: this.ctx.address() },
+        extra: { ...container.env, [TASK_ENV.agentEndpoint]: this.ctx.address(), ...tlsCaEnv(this.ctx.o.security.server.tls?.ca) },
       });
       const exitStatusPath = this.ctx.exitFile();
       const spec = {
@@ -427,4 +427,9 @@ export class CustomExecutors {
     this.ctx.log.info({ executorId: e.executorId, frameworkId: e.frameworkId, exit }, 'executor terminated');
     if (this.ctx.state.executors.get(e.key) === e) this.ctx.state.maybeRemoveExecutor(e);
   }
+}
+
+/** A TLS-serving agent gives its executors the cluster CA, so they can verify it. */
+function tlsCaEnv(ca: Buffer | undefined): Record<string, string> {
+  return ca ? { [TASK_ENV.agentTlsCa]: ca.toString('utf8') } : {};
 }

@@ -15,3 +15,4 @@ export { ExecaTaskRunner } from './runner-execa.js';
 export { detectResources, parseResourceOverrides, memAfterReserve, diskAfterReserve, DEFAULT_PORT_RANGE } from './resources-detect.js';
 export type { DetectResourcesOptions } from './resources-detect.js';
 export { parseAttributes } from './attributes.js';
+export type { AgentSecurityOptions } from './security.js';

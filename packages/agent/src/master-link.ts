@@ -21,6 +21,7 @@ import {
   grpc,
   type AgentCall,
   type AgentLinkClient,
+  type ClientSecurity,
   type Clock,
   type Logger,
   type TimerHandle,
@@ -39,6 +40,8 @@ export interface MasterLinkOptions {
   registrationTimeoutMs: number;
   /** Overrides the master's heartbeat interval. */
   heartbeatIntervalMs: number | undefined;
+  /** TLS and credential towards the masters (undefined: the process default). */
+  security?: ClientSecurity | undefined;
 }
 
 export interface MasterLinkHandlers {
@@ -47,6 +50,8 @@ export interface MasterLinkHandlers {
   registered(ev: Registered, master: string): void;
   event(ev: agora.v1.AgentEvent.$Properties): void;
   disconnected(reason: string): void;
+  /** A master refused our credentials or permissions (the link keeps retrying). */
+  refused?(reason: string): void;
 }
 
 const DEFAULT_HEARTBEAT_MS = 5_000;
@@ -132,7 +137,7 @@ export class MasterLink {
   private client(address: string): AgentLinkClient {
     let c = this.clients.get(address);
     if (!c) {
-      c = agentLinkClient(address);
+      c = agentLinkClient(address, this.o.security);
       this.clients.set(address, c);
     }
     return c;
@@ -175,6 +180,10 @@ export class MasterLink {
       // once; otherwise the delay stays capped while standbys keep refusing.
       if (this.call === call && err.code === grpc.status.UNAVAILABLE && /not leader/.test(err.details ?? err.message ?? '')) {
         this.backoffMs = leader ? this.o.reconnectMinMs : Math.min(this.backoffMs, NOT_LEADER_MAX_BACKOFF_MS);
+      }
+      if (err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.PERMISSION_DENIED) {
+        this.o.logger.error({ master: address, reason: err.details }, 'the master refused this agent');
+        this.h.refused?.(`master ${address} refused this agent: ${err.details ?? err.message}`);
       }
       this.drop(call, err.message, true);
     });

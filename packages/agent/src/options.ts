@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULTS, createLogger, parseHostPort, systemClock, type Clock, type Logger } from '@agora/core';
 import type { TaskRunner } from './runner.js';
+import { compileAgentSecurity, type AgentSecurityOptions, type CompiledAgentSecurity } from './security.js';
 import { ExecaTaskRunner } from './runner-execa.js';
 import type { IsolationMode } from './isolation/index.js';
 import { allowNonRootUsers, parseUidRange, type AllowUser } from './isolation/users.js';
@@ -83,6 +84,8 @@ export interface AgentOptions {
   enforceDiskQuota?: boolean;
   /** Seconds between disk usage checks of the sandboxes. @default 15 */
   diskWatchIntervalSeconds?: number;
+  /** TLS, authentication and the agent's credential towards the master. @default none (loopback only) */
+  security?: AgentSecurityOptions;
 }
 
 /** AgentOptions with every default filled in and durations in milliseconds. */
@@ -116,6 +119,7 @@ export interface CompiledAgentOptions {
   allowUser: AllowUser;
   enforceDiskQuota: boolean;
   diskWatchIntervalMs: number;
+  security: CompiledAgentSecurity;
 }
 
 /** The agent's metrics port unless told otherwise (the gRPC port is 5060). */
@@ -175,5 +179,6 @@ export function compileOptions(options: AgentOptions): CompiledAgentOptions {
     allowUser: options.allowUser ?? allowNonRootUsers,
     enforceDiskQuota: options.enforceDiskQuota ?? true,
     diskWatchIntervalMs,
+    security: compileAgentSecurity(options.security),
   };
 }

@@ -2,10 +2,11 @@
  * The base of every `agora` command: one-line errors (never a stack trace), the operator
  * client with a short deadline, and JSON/terminal output helpers.
  */
-import { Command } from '@oclif/core';
+import { Command, type Interfaces } from '@oclif/core';
 import { OperatorClient } from '@agora/core';
 import { UserError, oneLine, peerError } from './errors.js';
 import { parseMasters } from './flags.js';
+import { applyClientSecurity, clientSecurityFlags } from './security-flags.js';
 
 /** How long a CLI call to the master may take before we call it unreachable. */
 export const MASTER_DEADLINE_MS = 3_000;
@@ -13,6 +14,25 @@ export const MASTER_DEADLINE_MS = 3_000;
 type CaughtError = Error & { oclif?: { exit?: number }; code?: string; parse?: unknown; skipOclifErrorHandling?: boolean };
 
 export abstract class BaseCommand extends Command {
+  /** Every command reaches the cluster through TLS and credentials when told to. */
+  static override baseFlags = clientSecurityFlags;
+
+  /**
+   * Parses as oclif does, then makes the security flags the default of every client this
+   * process creates (operator calls, schedulers, sandbox reads, embedded frameworks).
+   */
+  protected override async parse<F extends Interfaces.OutputFlags<any>, B extends Interfaces.OutputFlags<any>, A extends Interfaces.OutputArgs<any>>(
+    options?: Interfaces.Input<F, B, A>, argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const out = await super.parse(options, argv);
+    try {
+      applyClientSecurity(out.flags as Record<string, string | undefined>);
+    } catch (err) {
+      throw new UserError(oneLine(err));
+    }
+    return out;
+  }
+
   /**
    * Prints `agora: <one line>` on stderr and exits non-zero. oclif's default would print a
    * boxed message or, for unexpected errors, a stack trace.

@@ -19,6 +19,8 @@ export interface CliMasterOptions {
   httpPort?: number;
   /** High availability: etcd endpoints, lease TTL, what to do on losing leadership. */
   etcd?: string[]; etcdTtlSeconds?: number; etcdPrefix?: string; onLeadershipLost?: (reason: string) => void;
+  /** TLS, authentication, ACLs, rate limits (MasterSecurityOptions; see security-flags.ts). */
+  security?: Record<string, unknown>;
 }
 /** The subset of AgentOptions the CLI sets. */
 export interface CliAgentOptions {
@@ -29,6 +31,8 @@ export interface CliAgentOptions {
   /** Isolation (see AgentOptions): cgroups|rlimits|none|auto, dynamic users, pids, disk quota. */
   isolation?: 'auto' | 'cgroups' | 'rlimits' | 'none'; dynamicUsers?: boolean; dynamicUidRange?: string;
   taskPidsMax?: number; enforceDiskQuota?: boolean; diskWatchIntervalSeconds?: number;
+  /** TLS, authentication, the agent's credential (AgentSecurityOptions; see security-flags.ts). */
+  security?: Record<string, unknown>;
 }
 
 export type SchedulerEvent =

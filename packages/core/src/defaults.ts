@@ -45,6 +45,8 @@ export const TASK_ENV = {
   sandbox: 'AGORA_SANDBOX',
   /** host:port of the agent's gRPC server, for custom executors. */
   agentEndpoint: 'AGORA_AGENT_ENDPOINT',
+  /** The cluster CA (PEM text) when the agent serves TLS, for custom executors to verify it. */
+  agentTlsCa: 'AGORA_AGENT_TLS_CA',
   /** Comma-separated assigned ports; PORT0…PORTn hold them one by one. */
   ports: 'PORTS',
 } as const;

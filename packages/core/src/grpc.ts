@@ -4,6 +4,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { AgentLinkService, ExecutorService, FilesService, OperatorService, SchedulerService } from './gen/services.js';
 import type { agora } from './gen/agora.js';
+import { clientTransport, defaultClientSecurity, type ClientSecurity } from './security/client-security.js';
+import { closeTlsListener, compileServerSecurity, listenTls, newSecureServer, type CompiledServerSecurity, type ServerSecurityOptions } from './security/server-security.js';
 
 export { grpc, AgentLinkService, ExecutorService, FilesService, OperatorService, SchedulerService };
 
@@ -59,21 +61,26 @@ function unary<Req, Res>(client: grpc.Client, fn: Unary<Req, Res>, req: Req, tim
   });
 }
 
-function clientFor<T>(service: grpc.ServiceDefinition, name: string, address: string): T {
+/**
+ * A client of `service` at `address`. `security` undefined: the process default
+ * (setDefaultClientSecurity), else plaintext and anonymous; `null`: plaintext and anonymous.
+ */
+function clientFor<T>(service: grpc.ServiceDefinition, name: string, address: string, security?: ClientSecurity | null): T {
   const Ctor = grpc.makeGenericClientConstructor(service, name);
-  return new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as T;
+  const { credentials, interceptors, options } = clientTransport(address, security === undefined ? defaultClientSecurity() : security ?? undefined);
+  return new Ctor(address, credentials, { ...CHANNEL_OPTIONS, ...options, interceptors }) as unknown as T;
 }
 
-export const schedulerClient = (address: string): SchedulerClient => clientFor(SchedulerService, 'Scheduler', address);
-export const agentLinkClient = (address: string): AgentLinkClient => clientFor(AgentLinkService, 'AgentLink', address);
-export const executorClient = (address: string): ExecutorClient => clientFor(ExecutorService, 'Executor', address);
+export const schedulerClient = (address: string, security?: ClientSecurity | null): SchedulerClient => clientFor(SchedulerService, 'Scheduler', address, security);
+export const agentLinkClient = (address: string, security?: ClientSecurity | null): AgentLinkClient => clientFor(AgentLinkService, 'AgentLink', address, security);
+export const executorClient = (address: string, security?: ClientSecurity | null): ExecutorClient => clientFor(ExecutorService, 'Executor', address, security);
 
 /** The operator API with promises and a deadline on every call. */
 export class OperatorClient {
   private readonly raw: RawOperatorClient;
 
-  constructor(address: string, private readonly timeoutMs = 5_000) {
-    this.raw = clientFor(OperatorService, 'Operator', address);
+  constructor(address: string, private readonly timeoutMs = 5_000, security?: ClientSecurity | null) {
+    this.raw = clientFor(OperatorService, 'Operator', address, security);
   }
 
   private call<Req, Res>(fn: Unary<Req, Res>, req: Req): Promise<Res> {
@@ -105,8 +112,8 @@ interface RawFilesClient extends grpc.Client {
 export class FilesClient {
   private readonly raw: RawFilesClient;
 
-  constructor(address: string, private readonly timeoutMs = 5_000) {
-    this.raw = clientFor(FilesService, 'Files', address);
+  constructor(address: string, private readonly timeoutMs = 5_000, security?: ClientSecurity | null) {
+    this.raw = clientFor(FilesService, 'Files', address, security);
   }
 
   private call<Req, Res>(fn: Unary<Req, Res>, req: Req): Promise<Res> {
@@ -118,8 +125,13 @@ export class FilesClient {
   close(): void { this.raw.close(); }
 }
 
-/** Binds a server to host:port (port 0: ephemeral) and resolves with the bound port. */
-export function bindServer(server: grpc.Server, host: string, port: number): Promise<number> {
+/**
+ * Binds a server to host:port (port 0: ephemeral) and resolves with the bound port. With TLS in
+ * `security` (the same object given to newServer) the port speaks TLS, and plaintext unless
+ * TLS is required.
+ */
+export function bindServer(server: grpc.Server, host: string, port: number, security?: CompiledServerSecurity): Promise<number> {
+  if (security?.tls) return listenTls(server, host, port, security);
   return new Promise((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
       if (err) reject(new Error(`cannot listen on ${host}:${port}: ${err.message}`));
@@ -128,16 +140,26 @@ export function bindServer(server: grpc.Server, host: string, port: number): Pro
   });
 }
 
-/** A gRPC server with Agora's options. */
-export function newServer(): grpc.Server {
-  return new grpc.Server(SERVER_OPTIONS);
+/**
+ * A gRPC server with Agora's options. With `security`, every call is authenticated first (see
+ * security/server-security.ts); pass the same compiled object to bindServer.
+ */
+export function newServer(security?: CompiledServerSecurity): grpc.Server {
+  return security ? newSecureServer(SERVER_OPTIONS, security) : new grpc.Server(SERVER_OPTIONS);
+}
+
+/** Checks and reads ServerSecurityOptions once, for newServer and bindServer. */
+export function serverSecurity(options: ServerSecurityOptions | undefined): CompiledServerSecurity {
+  return compileServerSecurity(options);
 }
 
 /** Stops a server: lets calls finish for up to `graceMs`, then cuts them. */
 export function stopServer(server: grpc.Server, graceMs = 1_000): Promise<void> {
+  // A TLS port is ours: stop accepting now, cut what is left once the calls had their grace.
+  const cut = closeTlsListener(server);
   return new Promise((resolve) => {
-    const t = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
-    server.tryShutdown(() => { clearTimeout(t); resolve(); });
+    const t = setTimeout(() => { server.forceShutdown(); cut(); resolve(); }, graceMs);
+    server.tryShutdown(() => { clearTimeout(t); cut(); resolve(); });
   });
 }
 

@@ -28,7 +28,9 @@ export {
   FilesClient,
   bindServer,
   newServer,
+  serverSecurity,
   stopServer,
   parseHostPort,
 } from './grpc.js';
 export type { SchedulerClient, AgentLinkClient, ExecutorClient } from './grpc.js';
+export * from './security/index.js';

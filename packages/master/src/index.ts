@@ -26,3 +26,8 @@ export type {
   ResourceFilter, ScalarVector, RoleConfig, RoleQuota, Explanation, AgentVerdict, PreemptionDecision, PreemptionInput, PreemptionTask,
 } from './allocator/index.js';
 export { validateTask, validateOffers, validateFrameworkInfo, validateAgentInfo, validateExecutor, validateFits, validateId } from './validation.js';
+export { MasterAuthorizer } from './auth/authorizer.js';
+export type { SandboxSubject } from './auth/authorizer.js';
+export type { MasterSecurityOptions } from './auth/master-security.js';
+export { parseRateLimits, readRateLimitsFile, RateLimiter, TokenBucket } from './auth/rate-limit.js';
+export type { RateLimits, RateLimit } from './auth/rate-limit.js';

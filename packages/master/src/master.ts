@@ -6,11 +6,13 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
-  AgentLinkService, OperatorService, SchedulerService, VERSION, bindServer, newId, newServer, stopServer, grpc,
+  AgentLinkService, OperatorService, SchedulerService, VERSION, bindServer, checkBindSafety, newId, newServer, stopServer, grpc,
   type MasterInfo,
 } from '@agora/core';
 import { AgentApi } from './agent-api.js';
 import { AgentEntry } from './agents.js';
+import type { MasterAuthorizer } from './auth/authorizer.js';
+import { MasterGuard } from './auth/guard.js';
 import { FrameworkEntry } from './frameworks.js';
 import { LeaderElection } from './leader-election.js';
 import { MasterHa } from './master-ha.js';
@@ -131,13 +133,22 @@ export class Master {
   private async bind(): Promise<void> {
     const s = this.state;
     const ha = this.ha;
-    const schedulerConnect = ha ? ha.gateStream(new SchedulerApi(s).connect) : new SchedulerApi(s).connect;
-    const agentConnect = ha ? ha.gateStream(new AgentApi(s).connect) : new AgentApi(s).connect;
-    const server = newServer();
+    const sec = this.opts.security;
+    // Refuse (or, with `insecure`, warn loudly about) an open master on a reachable address.
+    const warning = checkBindSafety('the master', this.opts.host, sec.server.authenticate, sec.insecure);
+    if (warning) this.opts.logger.warn(warning);
+    const guard = new MasterGuard(sec, s);
+    const schedulerApi = guard.stream('scheduler', new SchedulerApi(s).connect);
+    const agentApi = guard.stream('agent', new AgentApi(s).connect);
+    const schedulerConnect = ha ? ha.gateStream(schedulerApi) : schedulerApi;
+    const agentConnect = ha ? ha.gateStream(agentApi) : agentApi;
+    const operatorHandlers = guard.operator(this.operator.handlers() as Parameters<MasterGuard['operator']>[0]);
+    // Always the authenticating server: even an open master must strip forged principals.
+    const server = newServer(sec.server);
     server.addService(SchedulerService, { connect: schedulerConnect } as unknown as grpc.UntypedServiceImplementation);
     server.addService(AgentLinkService, { connect: agentConnect } as unknown as grpc.UntypedServiceImplementation);
-    server.addService(OperatorService, ha ? ha.gateUnary(this.operator.handlers()) : this.operator.handlers());
-    const port = await bindServer(server, this.opts.host, this.opts.port);
+    server.addService(OperatorService, ha ? ha.gateUnary(operatorHandlers) : operatorHandlers);
+    const port = await bindServer(server, this.opts.host, this.opts.port, sec.server);
     this.server = server;
     this.bound = `${this.opts.host}:${port}`;
     this.info.address = this.bound;
@@ -244,6 +255,14 @@ export class Master {
     // With etcd: revoke the lease so a standby takes over now rather than after the TTL.
     if (this.ha) await this.ha.close();
     else await this.opts.registry.close();
+  }
+
+  /**
+   * Answers authorization questions from the master's ACLs, for surfaces outside the gRPC
+   * APIs (e.g. `accessSandbox` for HTTP file routes).
+   */
+  get authorizer(): MasterAuthorizer {
+    return this.opts.security.authorizer;
   }
 
   /** Counters and gauges as GetMetrics reports them (for embedding and tests). */

@@ -5,6 +5,7 @@
 import { createLogger, DEFAULTS, systemClock, type Clock, type Logger } from '@agora/core';
 import { join } from 'node:path';
 import { createSorter, SORTER_NAMES, type AgentOrder, type Sorter, type SorterName } from './allocator/index.js';
+import { compileMasterSecurity, type CompiledMasterSecurity, type MasterSecurityOptions } from './auth/master-security.js';
 import type { CompiledEtcdOptions } from './master-ha.js';
 import { FileRegistry } from './registry-file.js';
 import type { Registry } from './registry.js';
@@ -99,6 +100,11 @@ export interface MasterOptions {
    * @default logs the reason
    */
   onLeadershipLost?: (reason: string) => void;
+  /**
+   * TLS, authentication (credentials, client certificates), ACLs and rate limits.
+   * @default none: plaintext and open, which is allowed on loopback addresses only
+   */
+  security?: MasterSecurityOptions;
 }
 
 /**
@@ -147,6 +153,7 @@ export interface CompiledMasterOptions {
   etcd: CompiledEtcdOptions | undefined;
   /** Undefined: the master only logs. */
   onLeadershipLost: ((reason: string) => void) | undefined;
+  security: CompiledMasterSecurity;
 }
 
 function nonNegative(name: string, v: number | undefined, dflt: number): number {
@@ -208,6 +215,7 @@ export function compileOptions(o: MasterOptions = {}): CompiledMasterOptions {
     maxCompletedTasks: Math.floor(nonNegative('maxCompletedTasks', o.maxCompletedTasks, DEFAULTS.maxCompletedTasks)),
     etcd: compileEtcd(o),
     onLeadershipLost: o.onLeadershipLost,
+    security: compileMasterSecurity(o.security),
   };
 }
 

@@ -5,7 +5,7 @@
  * scheduler sends can throw out of this module.
  */
 import {
-  agora, AgentEventType, CallType, EventType, OperationType, TaskState, TaskStatusReason, idOf, resources,
+  agora, AgentEventType, authenticatedPrincipal, CallType, EventType, OperationType, TaskState, TaskStatusReason, idOf, resources,
   type Call, type Event, type ExecutorInfo, type FrameworkInfo, type grpc, type Resource, type TaskInfo,
 } from '@agora/core';
 import { FrameworkEntry } from './frameworks.js';
@@ -24,9 +24,12 @@ class SchedulerConnection extends StreamSink<Event, agora.v1.EventBatch.$Propert
   framework: FrameworkEntry | undefined;
   /** Calls that arrived while SUBSCRIBE waited for the registry. */
   buffered: Call[] = [];
+  /** The principal the server authenticated for this stream (undefined: none). */
+  readonly principal: string | undefined;
 
   constructor(stream: Stream, readonly peer: string) {
     super(stream, (events) => ({ events }));
+    this.principal = authenticatedPrincipal(stream.metadata);
   }
 
   error(message: string, callType?: number | null): void {
@@ -165,10 +168,17 @@ export class SchedulerApi {
       fw = this.m.frameworks.get(requested);
       if (!fw || fw.removed) return this.refuse(conn, `framework '${requested}' is unknown to this master or was torn down; subscribe without an id to register anew`);
     }
+    const denied = this.m.opts.security.authorizer.subscribe(conn.principal, fi, fw ? fw.info.principal ?? '' : undefined);
+    if (denied) {
+      this.m.log.warn({ principal: conn.principal, peer: conn.peer }, `framework refused: ${denied}`);
+      return this.refuse(conn, denied);
+    }
     const id = fw?.id ?? this.m.newFrameworkId();
     // A private copy: the decoded call object is not ours to keep or mutate.
     const newInfo = agora.v1.FrameworkInfo.decode(agora.v1.FrameworkInfo.encode(fi).finish());
     newInfo.id = agora.v1.FrameworkID.create({ value: id });
+    // The verified principal is the framework's (ACLs on its tasks and teardown key on it).
+    if (conn.principal) newInfo.principal = conn.principal;
     const registeredTime = fw?.registeredTime ?? seconds(this.m.clock.now());
     conn.state = 'subscribing';
     this.m.persist([{ type: 'putFramework', framework: { id, info: newInfo, registeredTime } }]).then(
@@ -271,7 +281,7 @@ export class SchedulerApi {
         case OperationType.LAUNCH:
           for (const t of op.launch?.taskInfos ?? []) {
             const c = ctx();
-            const err = validateTask(t, c);
+            const err = validateTask(t, c) ?? this.m.opts.security.authorizer.runTask(fw.info, t);
             if (err) {
               this.taskError(fw, t, err);
               continue;
@@ -302,7 +312,7 @@ export class SchedulerApi {
             if (err) break;
             const tid = idOf(t.taskId);
             const c = { ...ctx(), remaining: left, taskIdInUse: (x: string) => groupIds.has(x) || ctx().taskIdInUse(x) };
-            err = validateTask(t, c, ex as ExecutorInfo);
+            err = validateTask(t, c, ex as ExecutorInfo) ?? this.m.opts.security.authorizer.runTask(fw.info, { ...t, executor: ex ?? null });
             if (err) err = `${err} (the whole group is refused)`;
             else {
               left = resources.subtract(left, resources.stripAllocation(t.resources ?? []));
@@ -324,7 +334,9 @@ export class SchedulerApi {
           const reserve = op.type === OperationType.RESERVE;
           const list = (reserve ? op.reserve?.resources : op.unreserve?.resources) ?? [];
           const rctx = { what: `operations[${i}].${reserve ? 'reserve' : 'unreserve'}`, remaining, principal: fw.info.principal ?? '', roles: fw.roles };
-          const err = reserve ? validateReserve(list, rctx) : validateUnreserve(list, rctx);
+          const authz = this.m.opts.security.authorizer;
+          const err = (reserve ? validateReserve(list, rctx) : validateUnreserve(list, rctx))
+            ?? (reserve ? authz.reserve(conn.principal ?? (fw.info.principal || undefined), list) : authz.unreserve(conn.principal ?? (fw.info.principal || undefined), list));
           if (err) {
             this.invalid(conn, call, err);
             break;

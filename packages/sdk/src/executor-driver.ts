@@ -225,12 +225,18 @@ export class ExecutorDriver {
     this.fwId = String(env[TASK_ENV.frameworkId]);
     this.execId = String(env[TASK_ENV.executorId]);
     this.agId = env[TASK_ENV.agentId] ?? '';
+    // An agent serving TLS hands its executors the cluster CA (PEM text) to verify it with.
+    const ca = env[TASK_ENV.agentTlsCa];
+    try {
+      this.client = executorClient(this.endpoint, ca ? { tls: { ca } } : null);
+    } catch (e) {
+      return Promise.reject(new Error(`ExecutorDriver: ${TASK_ENV.agentTlsCa}: ${(e as Error).message}`));
+    }
     let resolve!: () => void;
     let reject!: (e: Error) => void;
     const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
     this.pendingStart = { promise, resolve, reject, settled: false };
     this.state = 'running';
-    this.client = executorClient(this.endpoint);
     this.connectTimer = this.opts.clock.setTimeout(() => {
       this.finish(new Error(`ExecutorDriver: could not subscribe to the agent at ${this.endpoint} within ${this.opts.connectTimeoutMs} ms`));
     }, this.opts.connectTimeoutMs);

@@ -53,6 +53,9 @@ export {
   systemClock,
   createLogger,
   silentLogger,
+  httpsServerOptions,
+  readSecretFile,
+  checkBindSafety,
 } from '@agora/core';
 export type {
   Resources,
@@ -76,4 +79,7 @@ export type {
   Filters,
   Clock,
   Logger,
+  TlsOptions,
+  Credential,
+  HttpsServerOptions,
 } from '@agora/core';

@@ -20,7 +20,11 @@ import {
   schedulerClient,
   silentLogger,
   systemClock,
+  grpc,
   type Call,
+  type ClientSecurity,
+  type Credential,
+  type TlsOptions,
   type Clock,
   type Event,
   type Filters,
@@ -102,6 +106,18 @@ export interface SchedulerDriverOptions {
   connectTimeoutMs?: number;
   /** Time source for timeouts (tests pass a FakeClock). @default systemClock */
   clock?: Clock;
+  /**
+   * TLS to the master: `ca` (the cluster CA, a PEM path or text) verifies it; `cert` + `key`
+   * authenticate this framework by certificate (principal = the certificate's CN).
+   * @default the process default (`setDefaultClientSecurity`), else plaintext
+   */
+  tls?: TlsOptions;
+  /**
+   * Principal and secret, sent with every call (needs `tls` unless the master is on loopback).
+   * `framework.principal` defaults to this principal.
+   * @default the process default, else none
+   */
+  credential?: Credential;
 }
 
 /** Events as `driver.events()` yields them: the same information the callbacks get. */
@@ -125,6 +141,8 @@ interface CompiledOptions {
   reconnectMaxMs: number;
   connectTimeoutMs: number;
   clock: Clock;
+  /** undefined: the process default. */
+  security: ClientSecurity | undefined;
 }
 
 /** Fills in every default once (CONVENTIONS §7); throws an Error naming a bad option. */
@@ -138,6 +156,7 @@ function compileOptions(o: SchedulerDriverOptions): CompiledOptions {
     roles: o.framework.roles?.length ? [...o.framework.roles] : ['*'],
     user: o.framework.user ?? '',
     hostname: o.framework.hostname || os.hostname(),
+    ...(o.credential && !o.framework.principal ? { principal: o.credential.principal } : {}),
   };
   const reconnectMinMs = o.reconnectMinMs ?? DEFAULTS.reconnectMinMs;
   return {
@@ -150,6 +169,7 @@ function compileOptions(o: SchedulerDriverOptions): CompiledOptions {
     reconnectMaxMs: Math.max(reconnectMinMs, o.reconnectMaxMs ?? DEFAULTS.reconnectMaxMs),
     connectTimeoutMs: o.connectTimeoutMs ?? 15_000,
     clock: o.clock ?? systemClock,
+    security: o.tls || o.credential ? { ...(o.tls ? { tls: o.tls } : {}), ...(o.credential ? { credential: o.credential } : {}) } : undefined,
   };
 }
 
@@ -380,7 +400,13 @@ export class SchedulerDriver {
     this.redirect = undefined;
     let client = this.clients.get(address);
     if (!client) {
-      client = schedulerClient(address);
+      try {
+        client = schedulerClient(address, this.opts.security);
+      } catch (e) {
+        // A setup that would leak the secret (or unreadable TLS files) will not get better.
+        this.finish(new Error(`SchedulerDriver: ${(e as Error).message}`));
+        return;
+      }
       this.clients.set(address, client);
     }
     let call: Stream;
@@ -404,7 +430,10 @@ export class SchedulerDriver {
     this.conn = conn;
     call.on('data', (batch: agora.v1.EventBatch) => this.onBatch(conn, batch));
     call.on('error', (err: Error) => {
-      this.followRedirect(conn, (err as { details?: string }).details || err.message);
+      const { code, details } = err as { code?: number; details?: string };
+      // Refused credentials or permissions will not change by retrying: stop with the reason.
+      if (code === grpc.status.UNAUTHENTICATED || code === grpc.status.PERMISSION_DENIED) return this.fatal(conn, details || err.message);
+      this.followRedirect(conn, details || err.message);
       this.onClosed(conn, err.message);
     });
     call.on('end', () => this.onClosed(conn, 'the master closed the stream'));

@@ -7,6 +7,7 @@ import { checkAttributes, checkResources, logLevelFlag, parseMasters, portFlag }
 import { startAgent, type AgentHandle } from '../peers.js';
 import { Progress } from '../progress.js';
 import { exitSoonIfStuck, waitForSignal } from '../wait-signal.js';
+import { agentSecurityOptions, warnIfInsecure, serverSecurityFlags } from '../security-flags.js';
 
 export default class AgentCommand extends BaseCommand {
   static override summary = 'Run an agent until Ctrl-C / SIGTERM.';
@@ -29,10 +30,12 @@ export default class AgentCommand extends BaseCommand {
     'disk-watch-interval': Flags.string({ summary: 'Seconds between sandbox disk usage checks.', default: '15', helpValue: 'SECONDS' }),
     'log-level': logLevelFlag,
     'http-port': portFlag({ summary: 'Port of the HTTP server with Prometheus metrics at /metrics (0: any free port; default 5061, skipped with a warning when busy).' }),
+    ...serverSecurityFlags,
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(AgentCommand);
+    warnIfInsecure('the agent', flags.host, flags);
     let masters: string[];
     try {
       masters = parseMasters(flags.master);
@@ -67,6 +70,7 @@ export default class AgentCommand extends BaseCommand {
       taskPidsMax: flags['task-pids-max'],
       enforceDiskQuota: flags['enforce-disk-quota'],
       diskWatchIntervalSeconds: Number(flags['disk-watch-interval']),
+      ...agentSecurityOptions(flags),
     });
     const first = await Promise.race([started, signal]);
     clearTimeout(slow);

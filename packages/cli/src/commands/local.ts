@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { join, resolve } from 'node:path';
-import { DEFAULTS, createLogger } from '@agora/core';
+import { DEFAULTS, createLogger, isLoopbackHost } from '@agora/core';
 import { BaseCommand } from '../base-command.js';
 import { UserError, oneLine } from '../errors.js';
 import { checkResources, logLevelFlag, portFlag } from '../flags.js';
@@ -8,6 +8,7 @@ import { startAgent, startMaster, type AgentHandle, type MasterHandle } from '..
 import { allocatorFlags, allocatorOptions } from '../allocator-flags.js';
 import { failureFlags, failureOptions } from '../failure-flags.js';
 import { exitSoonIfStuck, waitForSignal } from '../wait-signal.js';
+import { adoptLocalCredential, agentSecurityOptions, warnIfInsecure, masterPolicyFlags, masterSecurityOptions, serverSecurityFlags } from '../security-flags.js';
 
 export default class LocalCommand extends BaseCommand {
   static override summary = 'Run a master and one agent in this process (a cluster on one machine).';
@@ -30,12 +31,16 @@ export default class LocalCommand extends BaseCommand {
     'apps-port': portFlag({ summary: 'Long-running framework REST API port (0: any free port).', default: 8080 }),
     cron: Flags.boolean({ summary: 'Start the cron (recurring jobs) framework (REST API) too.', default: true, allowNo: true }),
     'cron-port': portFlag({ summary: 'Cron framework REST API port (0: any free port).', default: 4400 }),
+    ...serverSecurityFlags, ...masterPolicyFlags,
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(LocalCommand);
+    warnIfInsecure('agora local', flags.host, flags);
+    let own;
     try {
       if (flags.resources !== undefined) checkResources(flags.resources);
+      own = adoptLocalCredential(flags);
     } catch (err) {
       throw new UserError(oneLine(err));
     }
@@ -49,7 +54,7 @@ export default class LocalCommand extends BaseCommand {
     try {
       // Listen for signals from the start: Ctrl-C while starting still stops cleanly.
       stopping = waitForSignal();
-      master = await startMaster({ host: flags.host, port: flags.port, httpPort: flags['http-port'], workDir: join(workDir, 'master'), logger: createLogger('master', level), ...allocatorOptions(flags), ...failureOptions(flags) });
+      master = await startMaster({ host: flags.host, port: flags.port, httpPort: flags['http-port'], workDir: join(workDir, 'master'), logger: createLogger('master', level), ...allocatorOptions(flags), ...failureOptions(flags), ...masterSecurityOptions(flags) });
       process.stdout.write(`master listening on ${master.address}\n`);
       process.stdout.write(`web ui on http://${master.httpAddress}/\n`);
       agent = await startAgent({
@@ -61,19 +66,23 @@ export default class LocalCommand extends BaseCommand {
         attributes: flags.attributes,
         logger: createLogger('agent', level),
         ...(flags['agent-http-port'] !== undefined ? { httpPort: flags['agent-http-port'] } : {}),
+        ...agentSecurityOptions(flags, own),
       });
       process.stdout.write(`agent listening on ${agent.address}${agent.agentId ? ` (${agent.agentId})` : ''}\n`);
       if (agent.httpAddress) process.stdout.write(`agent metrics on http://${agent.httpAddress}/metrics\n`);
       process.stdout.write(`work dir ${workDir}\n`);
+      // The REST APIs have no authentication of their own: they leave loopback only with --insecure.
+      const apiHost = flags.insecure || isLoopbackHost(flags.host) ? flags.host : DEFAULTS.bindHost;
+      if (apiHost !== flags.host && (flags.apps || flags.cron)) process.stderr.write(`agora: the frameworks' REST APIs stay on ${apiHost} (they have no authentication; --insecure exposes them on ${flags.host})\n`);
       if (flags.apps) {
         const { startLongRunning } = await import('@agora/long-running');
-        const lr = await startLongRunning({ master: master.address, workDir: join(workDir, 'long-running'), host: flags.host, port: flags['apps-port'], logger: createLogger('long-running', level) });
+        const lr = await startLongRunning({ master: master.address, workDir: join(workDir, 'long-running'), host: apiHost, port: flags['apps-port'], logger: createLogger('long-running', level) });
         apps = lr;
         process.stdout.write(`long-running api listening on ${lr.address}\n`);
       }
       if (flags.cron) {
         const { startCron } = await import('@agora/cron');
-        const c = await startCron({ master: master.address, workDir: join(workDir, 'cron'), host: flags.host, port: flags['cron-port'], logger: createLogger('cron', level) });
+        const c = await startCron({ master: master.address, workDir: join(workDir, 'cron'), host: apiHost, port: flags['cron-port'], logger: createLogger('cron', level) });
         cron = c;
         process.stdout.write(`cron api listening on ${c.address}\n`);
       }

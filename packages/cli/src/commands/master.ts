@@ -7,6 +7,7 @@ import { startMaster } from '../peers.js';
 import { allocatorFlags, allocatorOptions } from '../allocator-flags.js';
 import { failureFlags, failureOptions } from '../failure-flags.js';
 import { exitSoonIfStuck, waitForSignal } from '../wait-signal.js';
+import { warnIfInsecure, masterPolicyFlags, masterSecurityOptions, serverSecurityFlags } from '../security-flags.js';
 
 export default class MasterCommand extends BaseCommand {
   static override summary = 'Run a master until Ctrl-C / SIGTERM.';
@@ -27,10 +28,12 @@ export default class MasterCommand extends BaseCommand {
     ...failureFlags,
     'etcd-prefix': Flags.string({ summary: 'Prefix of the keys this cluster uses in etcd (several clusters can share one etcd).', default: '/agora/' }),
     'log-level': logLevelFlag,
+    ...serverSecurityFlags, ...masterPolicyFlags,
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(MasterCommand);
+    warnIfInsecure('the master', flags.host, flags);
     const workDir = resolve(flags['work-dir']);
     const etcd = flags.etcd?.split(',').map((e) => e.trim()).filter(Boolean);
     // A deposed master never serves again; exiting non-zero lets a supervisor start a fresh
@@ -39,7 +42,7 @@ export default class MasterCommand extends BaseCommand {
     const leadershipLost = new Promise<string>((resolve) => { lost = resolve; });
     const master = await startMaster({
       host: flags.host, port: flags.port, httpPort: flags['http-port'], workDir, logger: createLogger('master', flags['log-level']),
-      ...allocatorOptions(flags), ...failureOptions(flags),
+      ...allocatorOptions(flags), ...failureOptions(flags), ...masterSecurityOptions(flags),
       ...(etcd?.length ? { etcd, etcdTtlSeconds: flags['etcd-ttl'], etcdPrefix: flags['etcd-prefix'], onLeadershipLost: (reason: string) => lost(reason) } : {}),
     });
     if (etcd?.length) process.stdout.write(`master listening on ${master.address} (candidate for leadership; etcd ${etcd.join(',')})\n`);
