@@ -56,9 +56,9 @@ export function Jobs() {
 }
 
 function runTone(state: string): string {
-  if (/success|finished|ok/i.test(state)) return 'ok';
+  if (/^(succeeded|success|finished)$/i.test(state)) return 'ok';
   if (/fail|error|killed|timeout|lost/i.test(state)) return 'bad';
-  if (/running|starting|staging|queued|pending/i.test(state)) return 'busy';
+  if (/pending|launching|running|retry/i.test(state)) return 'busy';
   return 'idle';
 }
 

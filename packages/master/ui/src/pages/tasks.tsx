@@ -7,14 +7,22 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Task, TaskPage } from '../api-types.js';
 import { TASK_STATES } from '../api-types.js';
 import { withQuery } from '../api.js';
-import { EmptyRow, ErrorLine, Header, Id } from '../components/common.js';
-import { StateBadge } from '../components/common.js';
-import { formatCpus, formatMem, formatTime, stateLabel } from '../format.js';
+import { EmptyRow, ErrorLine, Header, Id, StateBadge } from '../components/common.js';
+import { formatCpus, formatMem, formatTime, stateLabel, toMillis } from '../format.js';
 import { useJson } from '../hooks.js';
 import { live, useLive } from '../live.js';
 import { href, replaceQuery, type Route } from '../router.js';
 
 const PAGE = 100;
+
+/** The later of two versions of a task (an event wins a tie: it is at least as new). */
+function newer(fetched: Task, update: Task | undefined): Task {
+  if (!update) return fetched;
+  const a = toMillis(fetched.updatedAt) ?? 0;
+  const b = toMillis(update.updatedAt) ?? 0;
+  if (a !== b) return a > b ? fetched : update;
+  return (fetched.statuses?.length ?? 0) > (update.statuses?.length ?? 0) ? fetched : update;
+}
 
 export function Tasks({ route }: { route: Route }) {
   const state = route.query.get('state') ?? '';
@@ -26,25 +34,23 @@ export function Tasks({ route }: { route: Route }) {
   const page = useJson<TaskPage>(withQuery('/tasks', { state, frameworkId, agentId, limit }));
   const s = useLive();
 
-  // Updates since the filter was set, in arrival order; they win over the fetched page.
+  // Every update seen while the page is open, newest last. Kept across filter changes: the
+  // fetched page may be older than an update that arrived while it was on its way.
   const updates = useRef(new Map<string, Task>());
   const [, setSeen] = useState(0);
-  useEffect(() => {
-    updates.current = new Map();
-    setLimit(PAGE);
-    return live.onTask((t) => {
-      updates.current.delete(t.id);
-      updates.current.set(t.id, t);
-      setSeen((n) => n + 1);
-    });
-  }, [filterKey]);
+  useEffect(() => live.onTask((t) => {
+    updates.current.delete(t.id);
+    updates.current.set(t.id, t);
+    setSeen((n) => n + 1);
+  }), []);
+  useEffect(() => setLimit(PAGE), [filterKey]);
 
   const matches = (t: Task): boolean =>
     (!state || t.state === state) && (!frameworkId || t.frameworkId === frameworkId) && (!agentId || t.agentId === agentId);
   const fetched = page.data?.items ?? [];
   const fetchedIds = new Set(fetched.map((t) => t.id));
   const fresh = [...updates.current.values()].filter((t) => !fetchedIds.has(t.id)).reverse();
-  const merged = [...fresh, ...fetched.map((t) => updates.current.get(t.id) ?? t)].filter(matches);
+  const merged = [...fresh, ...fetched.map((t) => newer(t, updates.current.get(t.id)))].filter(matches);
   const needle = search.trim().toLowerCase();
   const shown = needle ? merged.filter((t) => t.id.toLowerCase().includes(needle) || (t.name ?? '').toLowerCase().includes(needle)) : merged;
   const total = (page.data?.total ?? 0) + fresh.filter(matches).length;
