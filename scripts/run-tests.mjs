@@ -24,6 +24,8 @@ const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o
 const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...selected], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, AGORA_LOG_LEVEL: process.env.AGORA_LOG_LEVEL ?? 'warn' },
+  // Masters started by tests take an ephemeral HTTP port unless a test names one (parallel
+  // tests would otherwise all want 5051).
+  env: { ...process.env, AGORA_LOG_LEVEL: process.env.AGORA_LOG_LEVEL ?? 'warn', AGORA_HTTP_PORT: process.env.AGORA_HTTP_PORT ?? '0' },
 });
 process.exit(res.status ?? 1);

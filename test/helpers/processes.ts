@@ -51,7 +51,8 @@ export function agora(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, AGORA_LOG_LEVEL: process.env.AGORA_LOG_LEVEL ?? 'warn', ...env },
+    // An ephemeral HTTP port for every master unless the caller names one (5051 would collide).
+    env: { ...process.env, AGORA_LOG_LEVEL: process.env.AGORA_LOG_LEVEL ?? 'warn', AGORA_HTTP_PORT: process.env.AGORA_HTTP_PORT ?? '0', ...env },
   });
   procs.push(child);
   let out = '';

@@ -8,13 +8,15 @@ import type { FrameworkInfo, KillPolicy, Logger, MasterInfo, Offer, Resource, Ta
 import { UserError } from './errors.js';
 
 /** What the CLI uses of a running master. */
-export interface MasterHandle { readonly address: string; readonly info?: MasterInfo; stop(): Promise<void> }
+export interface MasterHandle { readonly address: string; readonly httpAddress?: string; readonly info?: MasterInfo; stop(): Promise<void> }
 /** What the CLI uses of a running agent. */
 export interface AgentHandle { readonly address: string; agentId: string | undefined; stop(): Promise<void> }
 
 /** The subset of MasterOptions the CLI sets. */
 export interface CliMasterOptions {
   host?: string; port?: number; workDir?: string; logger?: Logger;
+  /** HTTP operator API and web UI port (0: any free port). */
+  httpPort?: number;
   /** High availability: etcd endpoints, lease TTL, what to do on losing leadership. */
   etcd?: string[]; etcdTtlSeconds?: number; etcdPrefix?: string; onLeadershipLost?: (reason: string) => void;
 }

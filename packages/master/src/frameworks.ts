@@ -65,6 +65,11 @@ export class FrameworkEntry implements FrameworkSlot {
   failoverTimer: TimerHandle | undefined;
   /** Seconds since the epoch of the latest (re-)subscription. */
   subscribedTime = 0;
+  /**
+   * Called when what operators see of it changes: connection, suppression, removal, info (set
+   * by the books it is in; see events.ts). Usage changes do not call it: they come with tasks.
+   */
+  onChange: (() => void) | undefined;
 
   constructor(readonly id: string, info: FrameworkInfo, public registeredTime: number) {
     this.current = info;
@@ -76,8 +81,10 @@ export class FrameworkEntry implements FrameworkSlot {
   }
 
   set connected(v: boolean) {
-    if (v !== this.isConnected) this.version++;
+    if (v === this.isConnected) return;
+    this.version++;
     this.isConnected = v;
+    this.onChange?.();
   }
 
   /** SUPPRESS without roles: no offers at all until REVIVE. */
@@ -86,8 +93,10 @@ export class FrameworkEntry implements FrameworkSlot {
   }
 
   set suppressed(v: boolean) {
-    if (v !== this.isSuppressed) this.version++;
+    if (v === this.isSuppressed) return;
+    this.version++;
     this.isSuppressed = v;
+    this.onChange?.();
   }
 
   /** Torn down; kept only by stale references. */
@@ -96,8 +105,10 @@ export class FrameworkEntry implements FrameworkSlot {
   }
 
   set removed(v: boolean) {
-    if (v !== this.isRemoved) this.version++;
+    if (v === this.isRemoved) return;
+    this.version++;
     this.isRemoved = v;
+    this.onChange?.();
   }
 
   /** As the scheduler last subscribed with it (roles, priority, capabilities, …). */
@@ -108,6 +119,7 @@ export class FrameworkEntry implements FrameworkSlot {
   set info(v: FrameworkInfo) {
     this.version++;
     this.current = v;
+    this.onChange?.();
   }
 
   /** Its first role ('*' when it gave none): the role of tasks that name none. */

@@ -12,6 +12,7 @@ import {
 import { Allocator, AllocatorState, type Allocation, type RoleConfig } from './allocator/index.js';
 import { AgentEntry } from './agents.js';
 import { FrameworkEntry } from './frameworks.js';
+import { MasterEvents, WatchedMap } from './events.js';
 import { addScalars, Ledger } from './ledger.js';
 import { MasterMetrics } from './metrics.js';
 import { OfferBook, type OfferRecord } from './offers.js';
@@ -35,8 +36,10 @@ export class MasterState implements FailureHost {
   readonly ledger = new Ledger();
   readonly offers: OfferBook;
   readonly tasks: TaskTable;
-  readonly frameworks = new Map<string, FrameworkEntry>();
-  readonly agents = new Map<string, AgentEntry>();
+  /** Every change operators may watch (HTTP event stream, metrics); see events.ts. */
+  readonly events: MasterEvents;
+  readonly frameworks: WatchedMap<FrameworkEntry>;
+  readonly agents: WatchedMap<AgentEntry>;
   readonly allocator: Allocator;
   /**
    * The allocator's role tree kept between rounds: a round then re-reads only the frameworks
@@ -77,6 +80,10 @@ export class MasterState implements FailureHost {
     this.startedAt = opts.clock.now();
     this.offers = new OfferBook(shortId);
     this.tasks = new TaskTable(opts.maxCompletedTasks);
+    const events = (this.events = new MasterEvents((e) => this.log.error({ err: (e as Error)?.stack ?? String(e) }, 'master event listener failed')));
+    this.frameworks = new WatchedMap((kind, framework) => { if (events.active) events.emit({ type: `framework_${kind}`, framework }); });
+    this.agents = new WatchedMap((kind, agent) => { if (events.active) events.emit({ type: `agent_${kind}`, agent }); });
+    this.tasks.observer = (task, previous) => { if (events.active) events.emit({ type: 'task_updated', task, previous }); };
     this.allocator = new Allocator({ sorter: opts.sorter, agentOrder: opts.agentOrder });
     this.preemptor = opts.preemption ? new Preemptor(this) : undefined;
     this.health = new AgentHealth(this);

@@ -17,6 +17,7 @@ import { MasterHa } from './master-ha.js';
 import { MasterState, seconds } from './master-state.js';
 import { compileOptions, type CompiledMasterOptions, type MasterOptions } from './options.js';
 import { OperatorApi } from './operator-api.js';
+import { OperatorSurface } from './http/surface.js';
 import type { RegistrySnapshot } from './registry.js';
 import { SchedulerApi } from './scheduler-api.js';
 
@@ -42,6 +43,8 @@ export class Master {
   private readonly state: MasterState;
   private server: grpc.Server | undefined;
   private operator: OperatorApi;
+  /** HTTP operator API, metrics, utilization (see http/). */
+  private readonly surface: OperatorSurface;
   private started = false;
   private readonly ha: MasterHa | undefined;
   private readonly elected: Promise<void>;
@@ -58,6 +61,7 @@ export class Master {
       startTime: seconds(this.opts.clock.now()),
       leader: true,
       leaderAddress: '',
+      httpAddress: '',
     };
     if (this.opts.etcd) {
       // High availability: the registry lives in etcd and every timer is gated on leadership.
@@ -69,11 +73,17 @@ export class Master {
     this.elected = new Promise<void>((resolve) => { this.electedResolve = resolve; });
     this.state = new MasterState(this.opts, this.info, shortId);
     this.operator = new OperatorApi(this.state);
+    this.surface = new OperatorSurface(this.state, this.operator, this.info, () => this.role, { sampleIntervalSeconds: this.opts.utilizationSampleSeconds, uiDir: this.opts.uiDir });
   }
 
   /** `host:port` of the gRPC endpoint ('' until start() resolves). */
   get address(): string {
     return this.bound;
+  }
+
+  /** `host:port` of the HTTP operator API and web UI ('' until start() resolves, or when disabled). */
+  get httpAddress(): string {
+    return this.surface.address;
   }
 
   /**
@@ -131,6 +141,14 @@ export class Master {
     this.server = server;
     this.bound = `${this.opts.host}:${port}`;
     this.info.address = this.bound;
+    if (this.opts.httpPort !== undefined) {
+      try {
+        this.info.httpAddress = await this.surface.start(this.opts.host, this.opts.httpPort);
+      } catch (e) {
+        await stopServer(server, 0);
+        throw e;
+      }
+    }
     if (!ha) this.info.leaderAddress = this.bound;
   }
 
@@ -220,6 +238,7 @@ export class Master {
     s.stopTimers();
     for (const fw of s.frameworks.values()) fw.sink?.end();
     for (const a of s.agents.values()) a.sink?.end();
+    await this.surface.stop();
     if (this.server) await stopServer(this.server, 1000);
     this.server = undefined;
     // With etcd: revoke the lease so a standby takes over now rather than after the TTL.

@@ -34,10 +34,14 @@ export class MasterMetrics {
   /** Terminal task states seen, by state name. */
   readonly terminal = new Map<string, number>();
 
+  /** Told of each allocation round's duration (the Prometheus histogram; see prometheus.ts). */
+  onAllocation: ((ms: number) => void) | undefined;
+
   recordAllocation(ms: number): void {
     this.allocationRuns++;
     this.allocationLastMs = ms;
     this.allocationTotalMs += ms;
+    this.onAllocation?.(ms);
   }
 
   countTerminal(state: string): void {

@@ -15,6 +15,15 @@ export interface MasterOptions {
   host?: string;
   /** gRPC port (schedulers, agents, operators); 0 picks a free one. @default 5050 */
   port?: number;
+  /**
+   * Port of the HTTP operator API and web UI (on `host`); 0 picks a free one; false serves no
+   * HTTP. @default 5051, or 0 when `port` is 0 (an ephemeral master gets an ephemeral HTTP port)
+   */
+  httpPort?: number | false;
+  /** Seconds between utilization samples (GET /utilization, the event stream). @default 2 */
+  utilizationSampleSeconds?: number;
+  /** Directory of the built web UI served at / and /ui/. @default the master package's dist/ui */
+  uiDir?: string;
   /** Directory of the master's state; the registry lives in `${workDir}/registry`. @default './.agora/master' */
   workDir?: string;
   /** Durable state; overrides `workDir` (ignored with `etcd`). @default new FileRegistry(`${workDir}/registry`) */
@@ -99,6 +108,8 @@ export interface MasterOptions {
 export const DEFAULT_AGENT_REREGISTER_TIMEOUT_SECONDS = 60;
 /** Unreachable for 10 min: long enough for a reboot or a network repair, short enough to free the books. */
 export const DEFAULT_AGENT_GONE_SECONDS = 600;
+/** The HTTP operator API's port (the gRPC port + 1, as Agora's other defaults are laid out). */
+export const DEFAULT_HTTP_PORT = 5051;
 /** A drain lets tasks finish for a minute before killing what is left. */
 export const DEFAULT_DRAIN_GRACE_SECONDS = 60;
 
@@ -106,6 +117,10 @@ export const DEFAULT_DRAIN_GRACE_SECONDS = 60;
 export interface CompiledMasterOptions {
   host: string;
   port: number;
+  /** undefined: no HTTP server. */
+  httpPort: number | undefined;
+  utilizationSampleSeconds: number;
+  uiDir: string | undefined;
   workDir: string;
   registry: Registry;
   clock: Clock;
@@ -160,12 +175,17 @@ function checkedSorter(v: SorterName | undefined): SorterName {
 export function compileOptions(o: MasterOptions = {}): CompiledMasterOptions {
   const port = o.port ?? DEFAULTS.masterPort;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`master option port must be an integer 0-65535, got ${String(o.port)}`);
+  const httpPort = o.httpPort === false ? undefined : o.httpPort ?? (port === 0 ? 0 : DEFAULT_HTTP_PORT);
+  if (httpPort !== undefined && (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535)) throw new Error(`master option httpPort must be an integer 0-65535 or false, got ${String(o.httpPort)}`);
   const workDir = o.workDir ?? join(DEFAULTS.workDir, 'master');
   const heartbeatIntervalSeconds = positive('heartbeatIntervalSeconds', o.heartbeatIntervalSeconds, DEFAULTS.heartbeatIntervalSeconds);
   const agentPingTimeoutSeconds = positive('agentPingTimeoutSeconds', o.agentPingTimeoutSeconds, DEFAULTS.agentPingTimeoutSeconds);
   return {
     host: o.host ?? DEFAULTS.bindHost,
     port,
+    httpPort,
+    utilizationSampleSeconds: positive('utilizationSampleSeconds', o.utilizationSampleSeconds, 2),
+    uiDir: o.uiDir,
     workDir,
     registry: o.registry ?? new FileRegistry(join(workDir, 'registry')),
     clock: o.clock ?? systemClock,

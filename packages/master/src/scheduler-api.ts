@@ -395,6 +395,7 @@ export class SchedulerApi {
       resources: own,
       state: TaskState.TASK_STAGING,
       latest: undefined,
+      command: t.command?.value ?? t.executor?.command?.value ?? undefined,
       task: {
         name: t.name ?? '',
         taskId: { value: taskId },

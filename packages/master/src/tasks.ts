@@ -24,7 +24,12 @@ export interface TaskRecord {
   readonly task: Task;
   state: TaskState;
   latest: TaskStatus | undefined;
+  /** The command line it was launched with (operators see it; absent for re-registered tasks). */
+  readonly command?: string;
 }
+
+/** Told of every task added (`previous` undefined) and every new state or status. */
+export type TaskObserver = (rec: TaskRecord, previous: TaskState | undefined) => void;
 
 interface ExecutorRecord {
   resources: Resource[];
@@ -47,6 +52,8 @@ export class TaskTable {
   private readonly executorsByAgent = new Map<string, Set<string>>();
   /** Live tasks by state, for gauges. */
   readonly stateCounts = new Map<TaskState, number>();
+  /** Set by the master's books to feed its change events (see events.ts). */
+  observer: TaskObserver | undefined;
 
   constructor(private readonly maxCompleted: number) {}
 
@@ -84,6 +91,7 @@ export class TaskTable {
     index(this.byAgent, rec.agentId, rec.key, true);
     index(this.byFramework, rec.frameworkId, rec.key, true);
     this.count(rec.state, 1);
+    this.observer?.(rec, undefined);
     if (!rec.executorKey) return [];
     const ex = this.executors.get(rec.executorKey);
     if (ex) {
@@ -97,6 +105,7 @@ export class TaskTable {
 
   /** Records a new state of a live task. */
   setState(rec: TaskRecord, state: TaskState, status?: TaskStatus): void {
+    const previous = rec.state;
     if (rec.state !== state) {
       this.count(rec.state, -1);
       this.count(state, 1);
@@ -111,6 +120,7 @@ export class TaskTable {
         rec.task.statusUpdateState = state;
       }
     }
+    if (status || previous !== state) this.observer?.(rec, previous);
   }
 
   /**

@@ -17,6 +17,7 @@ export default class LocalCommand extends BaseCommand {
   static override flags = {
     host: Flags.string({ summary: 'Address to bind and advertise.', default: DEFAULTS.bindHost }),
     port: portFlag({ summary: 'Master gRPC port (0: any free port).', default: DEFAULTS.masterPort }),
+    'http-port': portFlag({ summary: 'Master HTTP port: operator API and web UI (0: any free port).', default: 5051, env: 'AGORA_HTTP_PORT' }),
     'agent-port': portFlag({ summary: 'Agent gRPC port (0: any free port).', default: DEFAULTS.agentPort }),
     resources: Flags.string({ summary: "Agent resources instead of the measured ones.", helpValue: '"cpus:4;mem:8192;disk:20000;ports:[31000-32000]"' }),
     attributes: Flags.string({ summary: 'Agent attributes.', helpValue: '"rack:r1"' }),
@@ -47,8 +48,9 @@ export default class LocalCommand extends BaseCommand {
     try {
       // Listen for signals from the start: Ctrl-C while starting still stops cleanly.
       stopping = waitForSignal();
-      master = await startMaster({ host: flags.host, port: flags.port, workDir: join(workDir, 'master'), logger: createLogger('master', level), ...allocatorOptions(flags), ...failureOptions(flags) });
+      master = await startMaster({ host: flags.host, port: flags.port, httpPort: flags['http-port'], workDir: join(workDir, 'master'), logger: createLogger('master', level), ...allocatorOptions(flags), ...failureOptions(flags) });
       process.stdout.write(`master listening on ${master.address}\n`);
+      process.stdout.write(`web ui on http://${master.httpAddress}/\n`);
       agent = await startAgent({
         master: master.address,
         host: flags.host,

@@ -19,6 +19,7 @@ export default class MasterCommand extends BaseCommand {
   static override flags = {
     host: Flags.string({ summary: 'Address to bind and advertise.', default: DEFAULTS.bindHost }),
     port: portFlag({ summary: 'gRPC port (0: any free port).', default: DEFAULTS.masterPort }),
+    'http-port': portFlag({ summary: 'HTTP port of the operator API and web UI (0: any free port).', default: 5051, env: 'AGORA_HTTP_PORT' }),
     'work-dir': Flags.string({ summary: 'Directory of the registry.', default: './.agora/master' }),
     etcd: Flags.string({ summary: 'High availability: etcd endpoint(s) URL[,URL]; this master becomes one candidate for leadership and keeps its registry in etcd.', env: 'AGORA_ETCD', helpValue: 'http://HOST:PORT' }),
     'etcd-ttl': Flags.integer({ summary: 'Leader lease TTL in seconds (with --etcd): a dead leader is replaced within about this long.', default: 5, min: 2 }),
@@ -37,12 +38,13 @@ export default class MasterCommand extends BaseCommand {
     let lost: (reason: string) => void = () => undefined;
     const leadershipLost = new Promise<string>((resolve) => { lost = resolve; });
     const master = await startMaster({
-      host: flags.host, port: flags.port, workDir, logger: createLogger('master', flags['log-level']),
+      host: flags.host, port: flags.port, httpPort: flags['http-port'], workDir, logger: createLogger('master', flags['log-level']),
       ...allocatorOptions(flags), ...failureOptions(flags),
       ...(etcd?.length ? { etcd, etcdTtlSeconds: flags['etcd-ttl'], etcdPrefix: flags['etcd-prefix'], onLeadershipLost: (reason: string) => lost(reason) } : {}),
     });
     if (etcd?.length) process.stdout.write(`master listening on ${master.address} (candidate for leadership; etcd ${etcd.join(',')})\n`);
     else process.stdout.write(`master listening on ${master.address}\nwork dir ${workDir}\n`);
+    process.stdout.write(`web ui on http://${master.httpAddress}/\n`);
     const sig = await Promise.race([waitForSignal(), leadershipLost.then((reason) => ({ lost: reason }))]);
     if (typeof sig === 'object') {
       process.stderr.write(`agora: this master lost leadership (${sig.lost}); exiting so a supervisor restarts it\n`);

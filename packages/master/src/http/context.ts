@@ -1,0 +1,28 @@
+/**
+ * What the HTTP routes read: the master's books and the views built around them. One object,
+ * handed to each route module, so that routes stay functions of the master they serve.
+ */
+import type { Registry } from 'prom-client';
+import type { Logger, MasterInfo } from '@agora/core';
+import type { MasterState } from '../master-state.js';
+import type { OperatorApi } from '../operator-api.js';
+import type { TaskHistory } from '../task-history.js';
+import type { UtilizationRing } from '../utilization.js';
+
+export interface HttpContext {
+  readonly state: MasterState;
+  readonly operator: OperatorApi;
+  readonly history: TaskHistory;
+  readonly utilization: UtilizationRing;
+  /** Seconds between utilization samples. */
+  readonly sampleIntervalSeconds: number;
+  readonly metrics: Registry;
+  readonly info: MasterInfo;
+  readonly log: Logger;
+  /** 'leader', 'standby' or 'deposed'. */
+  role(): 'leader' | 'standby' | 'deposed';
+  /** The leader's HTTP `host:port`, when known (undefined: no leader elected, or it serves no HTTP). */
+  leaderHttpAddress(): Promise<string | undefined>;
+  /** Directory of the built web UI (may not exist). */
+  readonly uiDir: string;
+}

@@ -1,0 +1,96 @@
+/**
+ * The master's HTTP operator API and web UI server (fastify): JSON views of the books, the
+ * SSE change feed, sandbox files proxied from agents, framework API proxying, Prometheus
+ * metrics and the UI's static files. See packages/master/README.md ("HTTP API") for routes.
+ *
+ * A standby answers every route but /health and /metrics with a 307 to the same path on the
+ * leader (or 503 while no leader is elected): its books are empty until it is elected.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { HttpContext } from './context.js';
+import { HttpError } from './query.js';
+import { EventHub, eventRoutes } from './routes-events.js';
+import { fileRoutes, FilesProxy } from './routes-files.js';
+import { proxyRoutes } from './routes-proxy.js';
+import { stateRoutes } from './routes-state.js';
+import { isUiPath, uiRoutes } from './routes-ui.js';
+
+/** Routes a standby answers itself. */
+const LOCAL_ROUTES = new Set(['/health', '/metrics']);
+
+/** A running HTTP server. */
+export interface HttpServer {
+  /** `host:port` it listens on. */
+  readonly address: string;
+  /** The SSE hub (utilization samples are pushed through it). */
+  readonly hub: EventHub;
+  close(): Promise<void>;
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q >= 0 ? url.slice(0, q) : url;
+}
+
+/** Builds the fastify app (not listening). */
+export async function buildHttpApp(ctx: HttpContext): Promise<{ app: FastifyInstance; hub: EventHub; files: FilesProxy }> {
+  const app = Fastify({ logger: false, routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 } });
+  const hub = new EventHub(ctx);
+  const files = new FilesProxy(ctx);
+
+  // Errors: one JSON line naming what is wrong; never a stack trace.
+  app.setErrorHandler((e, req, reply) => {
+    const err = e as Error & { statusCode?: number };
+    if (err instanceof HttpError) return reply.code(err.status).send({ error: err.message });
+    const status = err.statusCode;
+    if (status && status >= 400 && status < 500) return reply.code(status).send({ error: err.message });
+    ctx.log.error({ err: err.stack, url: req.url }, 'http request failed');
+    return reply.code(500).send({ error: `internal error: ${err.message}` });
+  });
+
+  let uiServed = false;
+  app.setNotFoundHandler((req, reply) => {
+    if (uiServed && req.method === 'GET' && isUiPath(pathOf(req.url))) return reply.sendFile('index.html', { maxAge: 0, immutable: false });
+    return reply.code(404).send({ error: `no route ${req.method} ${pathOf(req.url)}` });
+  });
+
+  // Standbys send operators to the leader.
+  app.addHook('onRequest', async (req, reply) => {
+    if (ctx.role() === 'leader' || LOCAL_ROUTES.has(pathOf(req.url))) return;
+    const leader = await ctx.leaderHttpAddress();
+    if (!leader || leader === ctx.info.httpAddress) {
+      return reply.code(503).send({ error: ctx.role() === 'deposed' ? 'this master lost leadership and no new leader is known' : 'no leader elected' });
+    }
+    return reply.code(307).header('location', `http://${leader}${req.url}`).send({ error: `not the leader; the leader's HTTP API is at ${leader}` });
+  });
+
+  stateRoutes(app, ctx);
+  eventRoutes(app, hub);
+  fileRoutes(app, files);
+  proxyRoutes(app, ctx);
+  uiServed = await uiRoutes(app, ctx.uiDir);
+  return { app, hub, files };
+}
+
+/** Starts the server on host:port (0: ephemeral). */
+export async function startHttpServer(ctx: HttpContext, host: string, port: number): Promise<HttpServer> {
+  const { app, hub, files } = await buildHttpApp(ctx);
+  try {
+    await app.listen({ host, port });
+  } catch (e) {
+    hub.close();
+    files.close();
+    throw new Error(`cannot listen for HTTP on ${host}:${port}: ${(e as Error).message}`);
+  }
+  const addr = app.server.address();
+  const bound = typeof addr === 'object' && addr ? addr.port : port;
+  return {
+    address: `${host}:${bound}`,
+    hub,
+    async close() {
+      hub.close();
+      files.close();
+      await app.close();
+    },
+  };
+}
