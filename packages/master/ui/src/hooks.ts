@@ -1,6 +1,7 @@
 /** Data-loading hooks shared by the pages. */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { getJson } from './api.js';
+import { live } from './live.js';
 
 export interface Loaded<T> {
   data?: T;
@@ -44,4 +45,10 @@ export function useInterval(fn: () => void, ms: number, enabled = true): void {
     const id = setInterval(() => saved.current(), ms);
     return () => clearInterval(id);
   }, [ms, enabled]);
+}
+
+/** Keeps the live store's agents or frameworks (with their allocations) fresh while mounted. */
+export function useFreshResources(kind: 'agents' | 'frameworks', everyMs = 3000): void {
+  useEffect(() => { void live.refresh(kind); }, [kind]);
+  useInterval(() => void live.refresh(kind), everyMs);
 }

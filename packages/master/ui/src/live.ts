@@ -78,6 +78,24 @@ class LiveStore {
     return () => this.taskListeners.delete(fn);
   }
 
+  /**
+   * Re-reads every agent or framework. The event stream reports their state changes, not each
+   * change of their allocation, so pages that show resources call this every few seconds.
+   */
+  async refresh(kind: 'agents' | 'frameworks'): Promise<void> {
+    try {
+      const body = await getJson<{ agents?: Agent[]; frameworks?: Framework[] }>(`/${kind}`);
+      const items = (kind === 'agents' ? body.agents : body.frameworks) ?? [];
+      this.update((s) => {
+        const map = s[kind] as Map<string, Agent | Framework>;
+        map.clear();
+        for (const item of items) map.set(item.id, item);
+      });
+    } catch {
+      // The event stream's error line already tells when the master is away.
+    }
+  }
+
   private on<T>(type: string, apply: (data: T) => void): void {
     this.source!.addEventListener(type, (ev) => {
       let data: T;

@@ -1,11 +1,13 @@
 /** Every agent with its state and resources. */
 import { EmptyRow, Flag, Header, Id, Meter } from '../components/common.js';
 import { formatCpus, formatMem, formatTime } from '../format.js';
+import { useFreshResources } from '../hooks.js';
 import { useLive } from '../live.js';
 import { href } from '../router.js';
 
 export function Agents() {
   const s = useLive();
+  useFreshResources('agents');
   const agents = [...s.agents.values()].sort((a, b) => a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id));
   return (
     <section>

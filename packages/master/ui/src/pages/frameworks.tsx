@@ -1,11 +1,13 @@
 /** Every framework with its roles, connection and tasks by state. */
 import { EmptyRow, Flag, Header, Id } from '../components/common.js';
 import { formatCpus, formatMem, formatTime, stateLabel } from '../format.js';
+import { useFreshResources } from '../hooks.js';
 import { useLive } from '../live.js';
 import { href } from '../router.js';
 
 export function Frameworks() {
   const s = useLive();
+  useFreshResources('frameworks');
   const frameworks = [...s.frameworks.values()].sort((a, b) => a.name.localeCompare(b.name));
   return (
     <section>

@@ -1,9 +1,11 @@
 /** The cluster at a glance: counts, allocation meters, and cpus/mem over time per role. */
-import { useMemo } from 'preact/hooks';
+import { useEffect, useMemo } from 'preact/hooks';
+import type { TaskPage } from '../api-types.js';
 import { Header, Meter } from '../components/common.js';
 import { Plot } from '../components/plot.js';
 import { formatCpus, formatMem } from '../format.js';
-import { useLive } from '../live.js';
+import { useJson } from '../hooks.js';
+import { live, useLive } from '../live.js';
 import { href } from '../router.js';
 import { plotColumns } from '../utilization.js';
 
@@ -11,17 +13,21 @@ export function Overview() {
   const s = useLive();
   const agents = [...s.agents.values()];
   const frameworks = [...s.frameworks.values()];
-  const running = [...s.tasks.values()].filter((t) => t.state === 'TASK_RUNNING').length;
-  const total = { cpus: 0, mem: 0 };
-  const used = { cpus: 0, mem: 0 };
-  for (const a of agents) {
-    if (!a.active) continue;
-    total.cpus += a.resources?.total?.cpus ?? 0;
-    total.mem += a.resources?.total?.mem ?? 0;
-    used.cpus += a.resources?.allocated?.cpus ?? 0;
-    used.mem += a.resources?.allocated?.mem ?? 0;
-  }
+  // The master counts running tasks (the live list holds only the recent ones); asked again
+  // shortly after task events, at most twice a second.
+  const runningPage = useJson<TaskPage>('/tasks?state=TASK_RUNNING&limit=1', 5000);
+  const { reload } = runningPage;
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const off = live.onTask(() => { timer ??= setTimeout(() => { timer = undefined; reload(); }, 500); });
+    return () => { off(); if (timer) clearTimeout(timer); };
+  }, [reload]);
+  const running = runningPage.data?.total ?? [...s.tasks.values()].filter((t) => t.state === 'TASK_RUNNING').length;
   const samples = s.utilization;
+  // The latest sample is the freshest view of allocation (agents' events carry state changes).
+  const last = samples[samples.length - 1];
+  const total = last?.total ?? { cpus: 0, mem: 0 };
+  const used = last?.allocated ?? { cpus: 0, mem: 0 };
   const cpuCols = useMemo(() => plotColumns(samples, 'cpus'), [samples]);
   const memCols = useMemo(() => plotColumns(samples, 'mem'), [samples]);
   return (

@@ -65,7 +65,7 @@ export function TaskDetail({ route }: { route: Route }) {
               <td>{formatTime(st.timestamp)}</td>
               <td><StateBadge state={st.state} /></td>
               <td>{(st.source ?? '').replace(/^SOURCE_/, '').toLowerCase()}</td>
-              <td>{(st.reason ?? '').replace(/^REASON_/, '').toLowerCase().replaceAll('_', ' ')}</td>
+              <td>{st.reason && st.reason !== 'REASON_UNKNOWN' ? st.reason.replace(/^REASON_/, '').toLowerCase().replaceAll('_', ' ') : ''}</td>
               <td>{st.message}</td>
             </tr>
           ))}
