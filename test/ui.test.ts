@@ -30,8 +30,17 @@ async function attrNumber(l: Locator, name: string): Promise<number> {
   return Number((await l.getAttribute(name)) ?? 'NaN');
 }
 
-test('the web UI shows agents, a task going live, its stdout tail, and the utilisation plot', { timeout: 90_000 }, async () => {
+test('the web UI shows agents, a task going live, its stdout tail, and the utilisation plot', { timeout: 90_000 }, async (t) => {
+  const t0 = Date.now();
+  const step = (what: string): void => t.diagnostic(`${what} after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   mkdirSync(ARTIFACTS, { recursive: true });
+  // Chromium starts while the cluster does (both take seconds on a loaded machine).
+  const launching = chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    timeout: 30_000,
+  });
+  launching.then((b) => { browser = b; }, () => undefined);
   const work = tempDir('agora-ui-');
   const local = agora([
     'local', '--port', '0', '--agent-port', '0', '--http-port', '0', '--apps-port', '0', '--cron-port', '0',
@@ -41,11 +50,8 @@ test('the web UI shows agents, a task going live, its stdout tail, and the utili
   const ui = (await local.waitFor(/web ui on (http:\/\/\S+?)\/?\s/, 30_000))[1]!;
   const agentId = (await local.waitFor(/agent listening on \S+ \((\S+)\)/, 30_000))[1]!;
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    timeout: 30_000,
-  });
+  step('cluster up');
+  browser = await launching;
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(20_000);
   const foreign: string[] = [];
@@ -54,6 +60,7 @@ test('the web UI shows agents, a task going live, its stdout tail, and the utili
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
 
+  step('browser up');
   // Agents: the local agent, active, with its resources.
   await page.goto(`${ui}/#/agents`);
   const agentRow = page.locator(`[data-testid=agents] tr[data-agent-id="${agentId}"]`);
@@ -62,6 +69,7 @@ test('the web UI shows agents, a task going live, its stdout tail, and the utili
   assert.match(await agentRow.innerText(), /\/ 4\b/, 'shows the 4 cpus of the agent');
   await page.locator('[data-testid=live].on').waitFor();
   await page.screenshot({ path: join(ARTIFACTS, 'agents.png'), fullPage: true });
+  step('agents seen');
 
   // Tasks: start one from the CLI while the page is open; it must show up RUNNING by itself.
   await page.locator('nav.top a', { hasText: 'Tasks' }).click();
@@ -75,6 +83,7 @@ test('the web UI shows agents, a task going live, its stdout tail, and the utili
   });
   assert.equal(await page.evaluate('window.__agoraNoReload'), 1, 'the task appeared without a page reload');
   await page.screenshot({ path: join(ARTIFACTS, 'tasks.png'), fullPage: true });
+  step('task seen running');
 
   // Task detail → sandbox → stdout; the tail keeps growing.
   await row.locator('a').first().click();
@@ -87,6 +96,7 @@ test('the web UI shows agents, a task going live, its stdout tail, and the utili
   await until(async () => lastTick(await view.innerText()) >= first + 5, 20_000, () => `new lines after tick ${first} arrive in the tail`);
   assert.match(await view.innerText(), /^tick 0$/m, 'the whole (short) file is shown from its start');
   await page.screenshot({ path: join(ARTIFACTS, 'task-stdout.png'), fullPage: true });
+  step('stdout tail seen growing');
 
   // Overview: the cpus plot holds samples, and gains more from the event stream.
   await page.locator('nav.top a', { hasText: 'Overview' }).click();
@@ -98,6 +108,7 @@ test('the web UI shows agents, a task going live, its stdout tail, and the utili
   await until(async () => (await attrNumber(plot, 'data-samples')) > samples, 20_000, () => `a live sample is added to the ${samples}`);
   assert.match(await page.locator('[data-testid=count-running]').innerText(), /^\s*[1-9]/, 'the running task is counted');
   await page.screenshot({ path: join(ARTIFACTS, 'overview.png'), fullPage: true });
+  step('plot seen with live samples');
 
   assert.deepEqual(foreign, [], 'the page fetched nothing but the master');
   assert.deepEqual(errors, [], 'no error in the page');
