@@ -29,6 +29,8 @@ export interface LiveState {
   utilization: UtilizationSample[];
   /** Sampling interval of the master's utilisation ring buffer, in seconds. */
   intervalSeconds: number;
+  /** Snapshots received: more than one means the stream reconnected (views may have missed events). */
+  snapshots: number;
   /** Bumped on every change (what hooks compare). */
   version: number;
 }
@@ -39,7 +41,7 @@ type TaskListener = (task: Task) => void;
 class LiveStore {
   state: LiveState = {
     connected: false, agents: new Map(), frameworks: new Map(), roles: [], tasks: new Map(),
-    taskTotal: 0, utilization: [], intervalSeconds: 2, version: 0,
+    taskTotal: 0, utilization: [], intervalSeconds: 2, snapshots: 0, version: 0,
   };
   private listeners = new Set<Listener>();
   private taskListeners = new Set<TaskListener>();
@@ -132,6 +134,7 @@ class LiveStore {
       s.taskTotal = d.tasks?.total ?? s.tasks.size;
       s.connected = true;
       s.error = undefined;
+      s.snapshots++;
     });
   }
 
@@ -168,6 +171,12 @@ class LiveStore {
       for (const fn of this.listeners) fn();
     }, RENDER_EVERY_MS);
   }
+}
+
+/** Calls `reload` each time the event stream reconnects (not on the first connection). */
+export function useReloadOnReconnect(reload: () => void): void {
+  const { snapshots } = useLive();
+  useEffect(() => { if (snapshots > 1) reload(); }, [snapshots]);
 }
 
 /** The one store of the page. */

@@ -10,7 +10,7 @@ import { getJson, withQuery } from '../api.js';
 import { ErrorLine, Header, Id, StateBadge } from '../components/common.js';
 import { formatBytes, formatCpus, formatMem, formatTime } from '../format.js';
 import { useInterval, useJson } from '../hooks.js';
-import { live, useLive } from '../live.js';
+import { live, useLive, useReloadOnReconnect } from '../live.js';
 import { href, type Route } from '../router.js';
 import { EMPTY_TAIL, applyChunk, nextRead, type TailState } from '../tail.js';
 
@@ -25,6 +25,7 @@ export function TaskDetail({ route }: { route: Route }) {
     return live.onTask((t) => { if (t.id === taskId) setLatest(t); });
   }, [taskId]);
   const s = useLive();
+  useReloadOnReconnect(loaded.reload);
   const task = latest ?? loaded.data;
   const dir = route.query.get('path') ?? '';
   const file = route.query.get('file') ?? '';

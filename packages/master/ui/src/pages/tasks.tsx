@@ -10,7 +10,7 @@ import { withQuery } from '../api.js';
 import { EmptyRow, ErrorLine, Header, Id, StateBadge } from '../components/common.js';
 import { formatCpus, formatMem, formatTime, stateLabel, toMillis } from '../format.js';
 import { useJson } from '../hooks.js';
-import { live, useLive } from '../live.js';
+import { live, useLive, useReloadOnReconnect } from '../live.js';
 import { href, replaceQuery, type Route } from '../router.js';
 
 const PAGE = 100;
@@ -33,6 +33,7 @@ export function Tasks({ route }: { route: Route }) {
   const filterKey = `${state}|${frameworkId}|${agentId}`;
   const page = useJson<TaskPage>(withQuery('/tasks', { state, frameworkId, agentId, limit }));
   const s = useLive();
+  useReloadOnReconnect(page.reload);
 
   // Every update seen while the page is open, newest last. Kept across filter changes: the
   // fetched page may be older than an update that arrived while it was on its way.

@@ -7,7 +7,7 @@ import { withQuery } from '../api.js';
 import { ErrorLine, Header, Id } from '../components/common.js';
 import { formatBytes } from '../format.js';
 import { useJson } from '../hooks.js';
-import { useLive } from '../live.js';
+import { useLive, useReloadOnReconnect } from '../live.js';
 import { href } from '../router.js';
 import { chunkOf, wordcountProgress } from '../wordcount-progress.js';
 
@@ -35,6 +35,7 @@ function Job({ frameworkId }: { frameworkId: string }) {
   // Live updates of this job's tasks win over the last fetched page.
   const byId = new Map((page.data?.items ?? []).map((t) => [t.id, t]));
   for (const t of s.tasks.values()) if (t.frameworkId === frameworkId) byId.set(t.id, t);
+  useReloadOnReconnect(page.reload);
   const p = wordcountProgress([...byId.values()]);
   const pct = (n: number, of: number): number => (of > 0 ? Math.min(100, (n / of) * 100) : 0);
   const done = p.chunksTotal > 0 && p.chunksDone === p.chunksTotal;
