@@ -102,8 +102,8 @@ after(async () => {
   await new Promise((r) => server?.close(r));
 });
 
-async function open(hash: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+async function open(hash: string, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme });
   page.setDefaultTimeout(15_000);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -138,7 +138,7 @@ test('Jobs: the cron jobs with their next run, and a job opens to next runs and 
 });
 
 test('Word count: chunks and bytes from the tasks, updated live by task events', async () => {
-  const page = await open('#/wordcount');
+  const page = await open('#/wordcount', 'dark');
   const job = page.locator('[data-testid=wordcount-job][data-framework-id=fw-wc]');
   await job.waitFor();
   assert.equal(await job.getAttribute('data-chunks-done'), '2');
@@ -147,7 +147,7 @@ test('Word count: chunks and bytes from the tasks, updated live by task events',
   push('task_updated', { task: wcTask(2, 'TASK_FINISHED') });
   await page.locator('[data-testid=wordcount-job][data-chunks-done="3"]').waitFor();
   assert.match(await job.innerText(), /3 MiB of 4 MiB/);
-  await page.screenshot({ path: join(ARTIFACTS, 'fixture-wordcount.png'), fullPage: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'fixture-wordcount-dark.png'), fullPage: true });
   await page.close();
 });
 
