@@ -55,6 +55,7 @@ export async function startCron(options: StartCronOptions): Promise<RunningCron>
   }
   let frameworkId: string;
   try {
+    scheduler.driver.setWebuiUrl(`http://${address}`);
     frameworkId = await scheduler.start();
   } catch (e) {
     await app.close();

@@ -54,29 +54,38 @@ export interface LongRunning {
   stop(options?: { teardown?: boolean }): Promise<void>;
 }
 
-/** Starts the framework (subscribed, state restored) and its REST API. */
+/**
+ * Starts the framework's REST API, then the framework (state restored, subscribed with the
+ * API's URL as its webui_url). The API answers 503 until the framework has started.
+ */
 export async function startLongRunning(options: StartLongRunningOptions): Promise<LongRunning> {
   const service = new LongRunningService(options);
-  await service.start();
   let api: FastifyInstance | undefined;
+  let started = false;
   try {
     api = await buildApi(service);
+    api.addHook('onRequest', async (_req, reply) => {
+      if (!started) return reply.code(503).send({ message: 'the long-running framework is starting' });
+    });
     const host = options.host ?? LONG_RUNNING_DEFAULTS.apiHost;
     await api.listen({ host, port: options.port ?? LONG_RUNNING_DEFAULTS.apiPort });
     const addr = api.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : options.port;
     const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-    const started = api;
+    service.options.webuiUrl ??= `http://${address}`;
+    await service.start();
+    started = true;
+    const running = api;
     return {
-      service, api: started, address,
+      service, api: running, address,
       async stop(o = {}) {
-        await started.close().catch(() => undefined);
+        await running.close().catch(() => undefined);
         await service.stop(o);
       },
     };
   } catch (e) {
+    // Nothing to stop in the service: it either never started or start() itself failed.
     await api?.close().catch(() => undefined);
-    await service.stop();
     throw e;
   }
 }

@@ -28,6 +28,8 @@ export interface LongRunningOptions {
   logger?: Logger;
   /** @default 15000 */
   connectTimeoutMs?: number;
+  /** The REST API's base URL, registered as FrameworkInfo.webui_url (the master proxies it for operators). @default none */
+  webuiUrl?: string;
 }
 
 /** `LongRunningOptions` with every default filled in. */
@@ -41,6 +43,8 @@ export interface Compiled {
   offerLogSize: number;
   logger: Logger;
   connectTimeoutMs: number;
+  /** Set by startLongRunning once the API listens, before subscribing. */
+  webuiUrl: string | undefined;
 }
 
 export function compile(o: LongRunningOptions): Compiled {
@@ -54,6 +58,7 @@ export function compile(o: LongRunningOptions): Compiled {
     offerLogSize: o.offerLogSize ?? 20,
     logger: o.logger ?? silentLogger(),
     connectTimeoutMs: o.connectTimeoutMs ?? 15_000,
+    webuiUrl: o.webuiUrl,
   };
 }
 

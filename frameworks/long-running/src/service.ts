@@ -130,6 +130,7 @@ export class LongRunningService {
         roles: this.options.roles,
         failoverTimeoutSeconds: this.options.failoverTimeoutSeconds,
         capabilities: [FrameworkCapability.PARTITION_AWARE, FrameworkCapability.MULTI_ROLE],
+        ...(this.options.webuiUrl ? { webuiUrl: this.options.webuiUrl } : {}),
         ...(this.frameworkId ? { id: { value: this.frameworkId } } : {}),
       },
       logger: this.log,

@@ -5,7 +5,8 @@
  * Paths are relative; `..`, absolute paths and symlinks that resolve outside the sandbox are
  * refused, checked on the real path (after symlinks), not only on the text.
  */
-import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { grpc, type agora } from '@agora/core';
 import type { AgentContext } from './context.js';
@@ -58,6 +59,19 @@ async function resolveInside(sandbox: string, rel: string): Promise<string> {
   return real;
 }
 
+/**
+ * What a listing shows of one entry: a symlink that stays inside the sandbox shows its target
+ * (a linked directory can be browsed); one that leads outside shows only the link itself, so
+ * that listing a sandbox tells nothing about files outside it (not even their size).
+ */
+async function entryStat(root: string, p: string): Promise<Stats | undefined> {
+  const l = await lstat(p).catch(() => undefined);
+  if (!l?.isSymbolicLink()) return l;
+  const real = await realpath(p).catch(() => undefined);
+  if (real === undefined || (real !== root && !real.startsWith(root + path.sep))) return l;
+  return stat(real).catch(() => l);
+}
+
 function toGrpcError(err: unknown): Partial<grpc.StatusObject> {
   if (err instanceof FilesError) return { code: err.code, details: err.message };
   return { code: grpc.status.INTERNAL, details: (err as Error)?.message ?? String(err) };
@@ -90,10 +104,12 @@ async function browse(ctx: AgentContext, req: agora.v1.BrowseFilesRequest): Prom
   if (!s.isDirectory()) {
     return { entries: [{ path: rel, size: s.size, directory: false, mtime: s.mtimeMs / 1000, mode: s.mode }] };
   }
+  const root = await realpath(sandbox);
   const names = (await readdir(dir)).sort();
   const entries = await Promise.all(names.map(async (name) => {
-    const st = await stat(path.join(dir, name)).catch(() => undefined);
-    return { path: rel ? `${rel}/${name}` : name, size: st?.size ?? 0, directory: st?.isDirectory() ?? false, mtime: (st?.mtimeMs ?? 0) / 1000, mode: st?.mode ?? 0 };
+    const entryPath = rel ? `${rel}/${name}` : name;
+    const st = await entryStat(root, path.join(dir, name));
+    return { path: entryPath, size: st?.isSymbolicLink() ? 0 : st?.size ?? 0, directory: st?.isDirectory() ?? false, mtime: (st?.mtimeMs ?? 0) / 1000, mode: st?.mode ?? 0 };
   }));
   return { entries };
 }

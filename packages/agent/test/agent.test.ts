@@ -249,11 +249,11 @@ test('fetcher: data: URL and a file path land in the sandbox before the command;
   }
 });
 
-test('Files.Read refuses ../, absolute paths and symlinks out of the sandbox', async () => {
+test('Files.Read and Browse refuse ../, absolute paths and symlinks out of the sandbox', async () => {
   const { master, agent, cleanup } = await setup();
   const files = new FilesClient(agent.address);
   try {
-    master.run(commandTask('t-files', 'echo secret > ../../../../../outside.txt; ln -s /etc/passwd link; echo ok'));
+    master.run(commandTask('t-files', 'echo secret > ../../../../../outside.txt; ln -s /etc/passwd link; ln -s / rootlink; mkdir sub; ln -s sub inlink; echo ok'));
     await master.waitState('t-files', ST.TASK_FINISHED);
     const req = (p: string) => files.read({ frameworkId: { value: 'fw-1' }, executorId: { value: 't-files' }, path: p });
     await assert.rejects(req('../../../../../outside.txt'), (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT && /may not contain '\.\.'/.test(e.details));
@@ -264,6 +264,17 @@ test('Files.Read refuses ../, absolute paths and symlinks out of the sandbox', a
     const part = await files.read({ frameworkId: { value: 'fw-1' }, executorId: { value: 't-files' }, path: 'stdout', offset: 1, length: 1 });
     assert.equal(Buffer.from(part.data).toString(), 'k');
     assert.equal(part.size, 3);
+    // Browse: a link out of the sandbox cannot be listed, and listing its directory shows the
+    // link only (not the size or kind of what it points to); a link inside is followed.
+    const browse = (p: string) => files.browse({ frameworkId: { value: 'fw-1' }, executorId: { value: 't-files' }, path: p });
+    await assert.rejects(browse('rootlink'), (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT && /outside the sandbox/.test(e.details));
+    await assert.rejects(browse('rootlink/etc'), (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT && /outside the sandbox/.test(e.details));
+    await assert.rejects(browse('../..'), (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT);
+    const listing = new Map((await browse('')).entries.map((e) => [e.path, e]));
+    assert.equal(listing.get('link')?.size, 0, 'the size of /etc/passwd does not show through the link');
+    assert.equal(listing.get('rootlink')?.directory, false, 'a link to / is not shown as a directory');
+    assert.equal(listing.get('inlink')?.directory, true, 'a link inside the sandbox is followed');
+    assert.deepEqual((await browse('inlink')).entries, []);
   } finally {
     files.close();
     await cleanup();

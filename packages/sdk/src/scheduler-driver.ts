@@ -232,6 +232,15 @@ export class SchedulerDriver {
     return this.id;
   }
 
+  /**
+   * Sets `FrameworkInfo.webui_url` (the framework's own web UI or REST API base, which the
+   * master's HTTP API proxies for operators). Sent with every subscription from now on: call it
+   * before start() when the URL is only known once the framework's server listens.
+   */
+  setWebuiUrl(url: string): void {
+    this.opts.framework.webuiUrl = url;
+  }
+
   /** True while subscribed on a live stream (commands are sent, not dropped). */
   get connected(): boolean {
     return this.state === 'running' && !!this.conn?.subscribed;
