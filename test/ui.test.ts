@@ -1,7 +1,9 @@
 // Acceptance: the web UI of a real `agora local` cluster, driven in Debian's Chromium through
 // playwright-core. It lists the agent; a task started from the CLI appears RUNNING without a
 // reload; its sandbox opens and its stdout is read, with new lines arriving in the tail; the
-// utilisation plot holds samples and gains more live. The page fetches nothing but the master.
+// utilisation plot holds samples and gains more live; an app deployed to the long-running
+// framework and a cron job show on the Apps and Jobs pages (through the master's proxy to the
+// frameworks' APIs). The page fetches nothing but the master.
 // Screenshots go to test-artifacts/ui/.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,6 +51,8 @@ test('the web UI shows agents, a task going live, its stdout tail, and the utili
   const master = (await local.waitFor(/master listening on (\S+)/, 30_000))[1]!;
   const ui = (await local.waitFor(/web ui on (http:\/\/\S+?)\/?\s/, 30_000))[1]!;
   const agentId = (await local.waitFor(/agent listening on \S+ \((\S+)\)/, 30_000))[1]!;
+  const appsApi = (await local.waitFor(/long-running api listening on (\S+)/, 30_000))[1]!;
+  const cronApi = (await local.waitFor(/cron api listening on (\S+)/, 30_000))[1]!;
 
   step('cluster up');
   browser = await launching;
@@ -59,6 +63,7 @@ test('the web UI shows agents, a task going live, its stdout tail, and the utili
   page.on('request', (r) => { if (!r.url().startsWith(ui) && !r.url().startsWith('data:')) foreign.push(r.url()); });
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('response', (r) => { if (r.status() >= 400) errors.push(`${r.status()} ${r.url()}`); });
 
   step('browser up');
   // Agents: the local agent, active, with its resources.
@@ -109,6 +114,27 @@ test('the web UI shows agents, a task going live, its stdout tail, and the utili
   assert.match(await page.locator('[data-testid=count-running]').innerText(), /^\s*[1-9]/, 'the running task is counted');
   await page.screenshot({ path: join(ARTIFACTS, 'overview.png'), fullPage: true });
   step('plot seen with live samples');
+
+  // Apps and Jobs: what the bundled frameworks hold, through the master's proxy to their APIs.
+  const post = async (url: string, body: unknown): Promise<void> => {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.ok(res.ok, `POST ${url}: ${res.status} ${await res.text()}`);
+  };
+  await post(`http://${appsApi}/v2/apps`, { id: '/ui/sleeper', cmd: 'sleep 300', cpus: 0.1, mem: 16, instances: 1 });
+  await post(`http://${cronApi}/v1/jobs`, { name: 'ui-nightly', command: 'echo nightly', schedule: '0 3 * * *' });
+  await page.locator('nav.top a', { hasText: 'Apps' }).click();
+  const app = page.locator('[data-testid=apps] tr', { hasText: '/ui/sleeper' });
+  await app.waitFor();
+  assert.match(await app.innerText(), /sleep 300/);
+  await page.screenshot({ path: join(ARTIFACTS, 'apps.png'), fullPage: true });
+  await page.locator('nav.top a', { hasText: 'Jobs' }).click();
+  const job = page.locator('[data-testid=jobs] tr', { hasText: 'ui-nightly' });
+  await job.waitFor();
+  await job.getByRole('button', { name: /ui-nightly/ }).click();
+  await page.locator('[data-testid=next-runs] li').nth(4).waitFor();
+  assert.match(await page.locator('[data-testid=next-runs]').innerText(), /T03:00:00/, 'the next runs are at 03:00');
+  await page.screenshot({ path: join(ARTIFACTS, 'jobs.png'), fullPage: true });
+  step('app and job seen');
 
   assert.deepEqual(foreign, [], 'the page fetched nothing but the master');
   assert.deepEqual(errors, [], 'no error in the page');

@@ -46,9 +46,14 @@ interface QueueEntry {
   lastUnusedOffers?: Array<{ at?: string; agentId?: string; hostname?: string; reason?: string }>;
 }
 
-/** Frameworks that might serve an API, the likeliest (by name) first. */
+/**
+ * Frameworks whose API to ask: those named like the kind (`likely`), or when none is, every
+ * framework with a web UI URL (a renamed framework is still found; the others answer 404).
+ */
 export function apiFrameworks(frameworks: Iterable<Framework>, likely: RegExp): Framework[] {
-  return [...frameworks].filter((f) => f.webuiUrl && f.active !== false).sort((a, b) => Number(likely.test(b.name)) - Number(likely.test(a.name)) || a.name.localeCompare(b.name));
+  const withApi = [...frameworks].filter((f) => f.webuiUrl && f.active !== false).sort((a, b) => a.name.localeCompare(b.name));
+  const named = withApi.filter((f) => likely.test(f.name));
+  return named.length > 0 ? named : withApi;
 }
 
 export function Apps() {
