@@ -61,7 +61,6 @@ export function Plot({ title, columns, format, height = 220, testId }: PlotProps
       u.destroy();
       chart.current = null;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [shape, height]);
 
   useEffect(() => {
