@@ -32,7 +32,7 @@ async function attrNumber(l: Locator, name: string): Promise<number> {
   return Number((await l.getAttribute(name)) ?? 'NaN');
 }
 
-test('the web UI shows agents, a task going live, its stdout tail, and the utilisation plot', { timeout: 120_000 }, async (t) => {
+test('the web UI shows agents, a task going live, its stdout tail, and the utilisation plot', { timeout: 180_000 }, async (t) => {
   const t0 = Date.now();
   const step = (what: string): void => t.diagnostic(`${what} after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   mkdirSync(ARTIFACTS, { recursive: true });
