@@ -52,6 +52,21 @@ module.exports = {
       to: { path: '^packages/(master|agent)/', pathNot: '^packages/$1/' },
     },
     {
+      name: 'ui-is-browser-code',
+      severity: 'error',
+      comment: 'The web UI runs in the browser and talks to the master over HTTP only: no Node built-ins, no Agora server code, nothing but preact and uPlot from npm.',
+      from: { path: '^packages/master/ui/' },
+      to: {
+        pathNot: ['^packages/master/ui/', '^node_modules/(preact|uplot)/'],
+      },
+    },
+    {
+      name: 'ui-no-node-builtins',
+      severity: 'error',
+      from: { path: '^packages/master/ui/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
       name: 'no-reaching-into-src',
       severity: 'error',
       comment: "Import another package by its name ('@agora/x'), never by a path into its src/.",
@@ -64,6 +79,6 @@ module.exports = {
     exclude: { path: '(^|/)(dist|node_modules)/|\\.d\\.ts$|/src/gen/agora\\.js$' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.lint.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'types', 'default'], extensions: ['.ts', '.js'] },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'types', 'default'], extensions: ['.ts', '.tsx', '.js'] },
   },
 };

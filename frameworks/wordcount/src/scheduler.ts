@@ -246,6 +246,8 @@ function runJob(options: WordcountOptions, input: InputInfo, ranges: ByteRange[]
         };
         const task = executorTask(offer, {
           name: `wordcount chunk ${c.index}`, taskId, cpus, mem, from: left, data: encodeSpec(spec),
+          // For operators (the web UI's progress view): which chunk of how many, and its bytes.
+          labels: { 'wordcount.chunk': String(c.index), 'wordcount.chunks': String(chunks.length), 'wordcount.bytes': String(c.end - c.start), 'wordcount.size': String(input.size) },
           executor: { executorId, name: 'wordcount count executor', command },
         });
         left = res.subtract(left, task.resources ?? []);

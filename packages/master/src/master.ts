@@ -75,7 +75,7 @@ export class Master {
     this.elected = new Promise<void>((resolve) => { this.electedResolve = resolve; });
     this.state = new MasterState(this.opts, this.info, shortId);
     this.operator = new OperatorApi(this.state);
-    this.surface = new OperatorSurface(this.state, this.operator, this.info, () => this.role, { sampleIntervalSeconds: this.opts.utilizationSampleSeconds, uiDir: this.opts.uiDir });
+    this.surface = new OperatorSurface(this.state, this.info, () => this.role, { sampleIntervalSeconds: this.opts.utilizationSampleSeconds, uiDir: this.opts.uiDir });
   }
 
   /** `host:port` of the gRPC endpoint ('' until start() resolves). */

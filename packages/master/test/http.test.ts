@@ -16,7 +16,6 @@ import { EventHub } from '../src/http/routes-events.js';
 import { checkSandboxPath } from '../src/http/routes-files.js';
 import { proxyTarget } from '../src/http/routes-proxy.js';
 import { MasterState } from '../src/master-state.js';
-import { OperatorApi } from '../src/operator-api.js';
 import { compileOptions } from '../src/options.js';
 import { createMasterRegistry } from '../src/prometheus.js';
 import { TaskHistory } from '../src/task-history.js';
@@ -149,9 +148,8 @@ class FakeResponse extends EventEmitter {
 
 test('the SSE hub drops a slow client and keeps serving a fast one', async () => {
   const { m, info } = books();
-  const op = new OperatorApi(m);
   const ctx: HttpContext = {
-    state: m, operator: op, history: new TaskHistory(m.events, m.clock), utilization: new UtilizationRing(10), sampleIntervalSeconds: 2,
+    state: m, history: new TaskHistory(m.events, m.clock, m.tasks), utilization: new UtilizationRing(10), sampleIntervalSeconds: 2,
     metrics: createMasterRegistry(m, m.events, { isLeader: () => true }), info, log: silentLogger(), role: () => 'leader',
     leaderHttpAddress: async () => undefined, uiDir: '/nonexistent',
   };

@@ -5,13 +5,11 @@
 import type { Registry } from 'prom-client';
 import type { Logger, MasterInfo } from '@agora/core';
 import type { MasterState } from '../master-state.js';
-import type { OperatorApi } from '../operator-api.js';
 import type { TaskHistory } from '../task-history.js';
 import type { UtilizationRing } from '../utilization.js';
 
 export interface HttpContext {
   readonly state: MasterState;
-  readonly operator: OperatorApi;
   readonly history: TaskHistory;
   readonly utilization: UtilizationRing;
   /** Seconds between utilization samples. */

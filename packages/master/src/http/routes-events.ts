@@ -16,7 +16,8 @@ import type { MasterEvent } from '../events.js';
 import type { UtilizationSample } from '../utilization.js';
 import type { HttpContext } from './context.js';
 import { snapshotJson } from './routes-state.js';
-import { agentJson, frameworkJson, taskCountsByFramework, taskJson } from './views.js';
+import { aggregateTasks, type TaskAggregate } from './aggregate.js';
+import { agentJson, frameworkJson, taskJson } from './views.js';
 
 /** Coalescing window of the feed. */
 const FLUSH_MS = 100;
@@ -110,16 +111,16 @@ export class EventHub {
     this.pending = new Map();
     if (this.clients.size === 0) return;
     const m = this.ctx.state;
-    let counts: ReturnType<typeof taskCountsByFramework> | undefined;
+    let agg: TaskAggregate | undefined;
     const parts: string[] = [];
     for (const e of batch.values()) {
       switch (e.type) {
         case 'agent_added': case 'agent_updated': case 'agent_removed':
-          parts.push(frame(e.type, { agent: agentJson(m, this.ctx.operator, e.agent) }));
+          parts.push(frame(e.type, { agent: agentJson(m, e.agent) }));
           break;
         case 'framework_added': case 'framework_updated': case 'framework_removed':
-          counts ??= taskCountsByFramework(m);
-          parts.push(frame(e.type, { framework: frameworkJson(this.ctx.operator, e.framework, counts) }));
+          agg ??= aggregateTasks(m);
+          parts.push(frame(e.type, { framework: frameworkJson(m, e.framework, agg) }));
           break;
         case 'task_updated':
           parts.push(frame(e.type, { task: taskJson(e.task.task, this.ctx.history) }));

@@ -7,7 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import { VERSION } from '@agora/core';
 import type { HttpContext } from './context.js';
 import { HttpError, int, str, taskStates, type Query } from './query.js';
-import { agentJson, findTasks, frameworkJson, rolesJson, taskCountsByFramework, taskJson, taskPage, waitingReason, type TaskQuery } from './views.js';
+import { aggregateTasks } from './aggregate.js';
+import { agentJson, findTasks, frameworkJson, rolesJson, taskJson, taskPage, waitingReason, type TaskQuery } from './views.js';
 
 /** Tasks per page when the request gives no limit, and the most it may ask for. */
 export const DEFAULT_TASK_LIMIT = 100;
@@ -36,14 +37,14 @@ export function masterJson(ctx: HttpContext): Record<string, unknown> {
 /** /state for a task query (also the event stream's snapshot). */
 export function stateJson(ctx: HttpContext, tq: TaskQuery): Record<string, unknown> {
   const m = ctx.state;
-  const counts = taskCountsByFramework(m);
+  const agg = aggregateTasks(m);
   const byFramework: Record<string, number> = {};
   for (const o of m.offers.all()) byFramework[o.frameworkId] = (byFramework[o.frameworkId] ?? 0) + 1;
   return {
     master: masterJson(ctx),
-    agents: [...m.agents.values()].map((a) => agentJson(m, ctx.operator, a)),
-    frameworks: [...m.frameworks.values()].map((f) => frameworkJson(ctx.operator, f, counts)),
-    roles: rolesJson(m),
+    agents: [...m.agents.values()].map((a) => agentJson(m, a)),
+    frameworks: [...m.frameworks.values()].map((f) => frameworkJson(m, f, agg)),
+    roles: rolesJson(m, agg),
     offers: { outstanding: m.offers.size, byFramework },
     tasks: taskPage(m, ctx.history, tq),
   };
@@ -71,28 +72,28 @@ export function stateRoutes(app: FastifyInstance, ctx: HttpContext): void {
 
   app.get('/state', async (req) => stateJson(ctx, taskQuery(req.query as Query, 'task')));
 
-  app.get('/agents', async () => ({ agents: [...m.agents.values()].map((a) => agentJson(m, ctx.operator, a)) }));
+  app.get('/agents', async () => ({ agents: [...m.agents.values()].map((a) => agentJson(m, a)) }));
 
   app.get('/frameworks', async () => {
-    const counts = taskCountsByFramework(m);
-    return { frameworks: [...m.frameworks.values()].map((f) => frameworkJson(ctx.operator, f, counts)) };
+    const agg = aggregateTasks(m);
+    return { frameworks: [...m.frameworks.values()].map((f) => frameworkJson(m, f, agg)) };
   });
 
   app.get('/frameworks/:id', async (req) => {
     const { id } = req.params as { id: string };
     const f = m.frameworks.get(id);
     if (!f) throw new HttpError(404, `framework '${id}' is not known to the master`);
-    return frameworkJson(ctx.operator, f, taskCountsByFramework(m));
+    return frameworkJson(m, f, aggregateTasks(m));
   });
 
   app.get('/agents/:id', async (req) => {
     const { id } = req.params as { id: string };
     const a = m.agents.get(id);
     if (!a) throw new HttpError(404, `agent '${id}' is not known to the master`);
-    return agentJson(m, ctx.operator, a);
+    return agentJson(m, a);
   });
 
-  app.get('/roles', async () => ({ roles: rolesJson(m) }));
+  app.get('/roles', async () => ({ roles: rolesJson(m, aggregateTasks(m)) }));
 
   app.get('/tasks', async (req) => taskPage(m, ctx.history, taskQuery(req.query as Query, '')));
 

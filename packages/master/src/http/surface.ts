@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 import type { Registry } from 'prom-client';
 import { OperatorClient, type MasterInfo } from '@agora/core';
 import type { MasterState } from '../master-state.js';
-import type { OperatorApi } from '../operator-api.js';
 import { createMasterRegistry } from '../prometheus.js';
 import { TaskHistory } from '../task-history.js';
 import { sampleUtilization, UtilizationRing } from '../utilization.js';
@@ -40,7 +39,6 @@ export class OperatorSurface {
 
   constructor(
     private readonly state: MasterState,
-    private readonly operator: OperatorApi,
     private readonly info: MasterInfo,
     private readonly role: () => 'leader' | 'standby' | 'deposed',
     opts: OperatorSurfaceOptions = {},
@@ -49,7 +47,7 @@ export class OperatorSurface {
     if (!(this.intervalSeconds > 0)) throw new Error(`sampleIntervalSeconds must be > 0, got ${String(opts.sampleIntervalSeconds)}`);
     const window = opts.utilizationWindowSeconds ?? 600;
     this.uiDir = opts.uiDir ?? DEFAULT_UI_DIR;
-    this.history = new TaskHistory(state.events, state.clock);
+    this.history = new TaskHistory(state.events, state.clock, state.tasks);
     this.utilization = new UtilizationRing(Math.max(1, Math.ceil(window / this.intervalSeconds)));
     this.metrics = createMasterRegistry(state, state.events, {
       isLeader: () => this.role() === 'leader',
@@ -66,7 +64,6 @@ export class OperatorSurface {
   async start(host: string, port: number): Promise<string> {
     const ctx: HttpContext = {
       state: this.state,
-      operator: this.operator,
       history: this.history,
       utilization: this.utilization,
       sampleIntervalSeconds: this.intervalSeconds,

@@ -1,18 +1,19 @@
 /**
- * The JSON the HTTP operator API answers with, built from the same per-entry views as the
- * gRPC Operator service (OperatorApi.agentState / frameworkState / roleStates) and reshaped
- * for browsers: camelCase, enums as names, resources as `{cpus, mem, disk, ports}`.
+ * The JSON the HTTP operator API answers with, in the shapes of the gRPC Operator messages
+ * reshaped for browsers: camelCase, enums as names, resources as `{cpus, mem, disk, ports}`.
+ * Sums over tasks come from one pass (aggregate.ts), not from per-entry resource merges.
  */
 import {
-  idOf, isTerminalState, reasonName, resources as R, taskStateName, agora,
+  idOf, reasonName, resources as R, taskStateName, agora,
   type Resource, type Task, type TaskStatus,
 } from '@agora/core';
+import { parentRole } from '../allocator/index.js';
 import type { AgentEntry } from '../agents.js';
+import { dominantShareOf } from '../allocator/index.js';
 import type { FrameworkEntry } from '../frameworks.js';
 import type { MasterState } from '../master-state.js';
-import type { OperatorApi } from '../operator-api.js';
-import { roleStates } from '../roles-view.js';
 import type { TaskHistory } from '../task-history.js';
+import { addHeld, agentResources, emptyHeld, offeredByRole, type Held, type TaskAggregate } from './aggregate.js';
 
 /** Resources as the UI draws them: scalars by name (cpus, mem, disk, gpus…) and port ranges. */
 export interface ResourceSummary {
@@ -27,14 +28,17 @@ const round = (v: number): number => Math.round(v * 1000) / 1000;
 
 /** Sums a resource list into a ResourceSummary (reservations and roles flattened). */
 export function summarize(list: readonly Resource[] | null | undefined): ResourceSummary {
+  const h = emptyHeld();
+  addHeld(h, list);
+  return summarizeHeld(h);
+}
+
+/** A Held (scalars as numbers, port ranges) as a ResourceSummary. */
+export function summarizeHeld(h: Held | undefined): ResourceSummary {
   const out: ResourceSummary = { cpus: 0, mem: 0, disk: 0, ports: [] };
-  const ranges: [number, number][] = [];
-  for (const r of list ?? []) {
-    const name = r.name ?? '';
-    if (r.scalar) out[name] = round(((out[name] as number | undefined) ?? 0) + (r.scalar.value ?? 0));
-    else if (name === 'ports') for (const x of r.ranges?.range ?? []) ranges.push([Number(x.begin ?? 0), Number(x.end ?? 0)]);
-  }
-  out.ports = R.normalizeRanges(ranges);
+  if (!h) return out;
+  for (const [k, v] of h.scalars) if (k !== 'ports') out[k] = round(v);
+  out.ports = R.normalizeRanges(h.ports);
   return out;
 }
 
@@ -86,9 +90,8 @@ export function taskJson(task: Task, history: TaskHistory): Record<string, unkno
 }
 
 /** An agent in the contract's shape. */
-export function agentJson(m: MasterState, op: OperatorApi, a: AgentEntry): Record<string, unknown> {
-  const s = op.agentState(a);
-  const available = m.ledger.get(a.id)?.available ?? [];
+export function agentJson(m: MasterState, a: AgentEntry): Record<string, unknown> {
+  const r = agentResources(m, a.id, a.info.resources ?? []);
   return {
     id: a.id,
     hostname: a.hostname,
@@ -103,31 +106,20 @@ export function agentJson(m: MasterState, op: OperatorApi, a: AgentEntry): Recor
     lastHeartbeat: a.lastHeartbeat,
     attributes: Object.fromEntries((a.info.attributes ?? []).map((x) => [x.name ?? '', x.text?.value ?? x.scalar?.value ?? ''])),
     resources: {
-      total: summarize(s.totalResources),
-      allocated: summarize(s.allocatedResources),
-      offered: summarize(s.offeredResources),
-      available: summarize(a.active ? available : []),
+      total: summarizeHeld(r.total),
+      allocated: summarizeHeld(r.allocated),
+      offered: summarizeHeld(r.offered),
+      // An inactive agent offers nothing: what it has free is not available to frameworks.
+      available: summarizeHeld(a.active ? r.available : undefined),
     },
-    taskCount: s.taskCount ?? 0,
+    taskCount: m.tasks.countOfAgent(a.id),
   };
 }
 
-/** Live task counts by framework and state name, in one pass over the live tasks. */
-export function taskCountsByFramework(m: MasterState): Map<string, Record<string, number>> {
-  const out = new Map<string, Record<string, number>>();
-  for (const rec of m.tasks.allLive()) {
-    let c = out.get(rec.frameworkId);
-    if (!c) out.set(rec.frameworkId, (c = {}));
-    const name = taskStateName(rec.state);
-    c[name] = (c[name] ?? 0) + 1;
-  }
-  return out;
-}
-
-/** A framework in the contract's shape; `counts` from taskCountsByFramework. */
-export function frameworkJson(op: OperatorApi, f: FrameworkEntry, counts: Map<string, Record<string, number>>): Record<string, unknown> {
-  const s = op.frameworkState(f);
+/** A framework in the contract's shape; `agg` from aggregateTasks. */
+export function frameworkJson(m: MasterState, f: FrameworkEntry, agg: TaskAggregate): Record<string, unknown> {
   const info = f.info;
+  const tasks = agg.byFramework.get(f.id);
   return {
     id: f.id,
     name: info.name ?? '',
@@ -141,29 +133,40 @@ export function frameworkJson(op: OperatorApi, f: FrameworkEntry, counts: Map<st
     suppressed: f.suppressed,
     registeredTime: f.registeredTime,
     failoverTimeoutSeconds: info.failoverTimeoutSeconds ?? 0,
-    dominantShare: s.dominantShare ?? 0,
-    resources: { allocated: summarize(s.allocatedResources), offered: summarize(s.offeredResources) },
-    taskCounts: counts.get(f.id) ?? {},
+    dominantShare: dominantShareOf(f.usage, m.ledger.totals),
+    resources: { allocated: summarizeHeld(tasks?.allocated), offered: summarize(R.sum(m.offers.ofFramework(f.id).map((o) => o.resources))) },
+    taskCounts: tasks?.counts ?? {},
   };
 }
 
-const scalarsOf = (list: readonly Resource[] | null | undefined): Record<string, number> => {
-  const out: Record<string, number> = {};
-  for (const r of list ?? []) if (r.scalar) out[r.name ?? ''] = r.scalar.value ?? 0;
-  return out;
-};
-
-/** Every role in the contract's shape. */
-export function rolesJson(m: MasterState): Record<string, unknown>[] {
-  return roleStates(m).map((r) => ({
-    name: r.name ?? '',
-    weight: r.weight ?? 1,
-    quota: { guarantee: scalarsOf(r.guarantee), limit: scalarsOf(r.limit) },
-    allocated: summarize(r.allocated),
-    offered: summarize(r.offered),
-    share: r.share ?? 0,
-    frameworks: r.frameworkIds ?? [],
-  }));
+/** Every role (configured, subscribed to, or holding something) in the contract's shape. */
+export function rolesJson(m: MasterState, agg: TaskAggregate): Record<string, unknown>[] {
+  const names = new Set<string>(m.roleRecords.keys());
+  const fwsOf = new Map<string, string[]>();
+  for (const f of m.frameworks.values()) {
+    for (const r of f.roles) {
+      for (let x = r; x !== ''; x = parentRole(x)) names.add(x);
+      fwsOf.set(r, [...(fwsOf.get(r) ?? []), f.id]);
+    }
+  }
+  for (const r of agg.byRole.keys()) names.add(r);
+  const offered = offeredByRole(m);
+  return [...names].sort().map((name) => {
+    const rec = m.roleRecords.get(name);
+    const a = agg.byRole.get(name);
+    const o = offered.get(name);
+    const held = new Map<string, number>();
+    for (const h of [a, o]) for (const [k, v] of h?.scalars ?? []) held.set(k, (held.get(k) ?? 0) + v);
+    return {
+      name,
+      weight: rec?.weight ?? 1,
+      quota: { guarantee: { ...(rec?.guarantee ?? {}) }, limit: { ...(rec?.limit ?? {}) } },
+      allocated: summarizeHeld(a),
+      offered: summarizeHeld(o),
+      share: dominantShareOf(held, m.ledger.totals),
+      frameworks: fwsOf.get(name) ?? [],
+    };
+  });
 }
 
 /** Task filters of /tasks and /state. */
@@ -176,24 +179,30 @@ export interface TaskQuery {
 }
 
 /**
- * Live and completed tasks matching the query, newest launched first, one page of them.
- * Sorting touches only the matching tasks' launch times, so a page over 10k tasks costs a
- * few milliseconds.
+ * Live and completed tasks matching the query, newest first (by launch), one page of them.
+ * Without filters the page is read from the newest end of the history's order, so it costs
+ * its own length; with filters every task is matched once (no sorting).
  */
 export function taskPage(m: MasterState, history: TaskHistory, q: TaskQuery): { total: number; offset: number; limit: number; items: Record<string, unknown>[] } {
+  const items: Record<string, unknown>[] = [];
+  const end = q.offset + q.limit;
+  if (!q.states && !q.frameworkId && !q.agentId) {
+    let i = 0;
+    for (const t of history.newestFirst()) {
+      if (i >= end) break;
+      if (i++ >= q.offset) items.push(taskJson(t, history));
+    }
+    return { total: m.tasks.size + m.tasks.completedCount, offset: q.offset, limit: q.limit, items };
+  }
   const match = (t: Task): boolean =>
     (!q.agentId || idOf(t.agentId) === q.agentId) && (!q.states || q.states.has(t.state ?? 0)) && (!q.frameworkId || idOf(t.frameworkId) === q.frameworkId);
-  const all: Task[] = [];
-  const live = q.frameworkId ? m.tasks.ofFramework(q.frameworkId) : q.agentId ? m.tasks.ofAgent(q.agentId) : m.tasks.allLive();
-  const wantLive = !q.states || [...q.states].some((s) => !isTerminalState(s));
-  if (wantLive) for (const r of live) if (match(r.task)) all.push(r.task);
-  for (const t of m.tasks.allCompleted()) if (match(t)) all.push(t);
-  const created = (t: Task): number => history.get(t)?.createdAt ?? (t.launchedAt ?? 0) * 1000;
-  const keyed = all.map((t, i) => ({ t, k: created(t), i }));
-  // Newest first; ties (same millisecond) keep the later-inserted first.
-  keyed.sort((a, b) => b.k - a.k || b.i - a.i);
-  const items = keyed.slice(q.offset, q.offset + q.limit).map((x) => taskJson(x.t, history));
-  return { total: all.length, offset: q.offset, limit: q.limit, items };
+  let total = 0;
+  for (const t of history.newestFirst()) {
+    if (!match(t)) continue;
+    if (total >= q.offset && total < end) items.push(taskJson(t, history));
+    total++;
+  }
+  return { total, offset: q.offset, limit: q.limit, items };
 }
 
 /** Finds a task by ID (optionally within one framework): live first, then completed. */
