@@ -87,16 +87,27 @@ async function main(): Promise<void> {
   await sleep(1000);
 
   const op = new OperatorClient(address, 30_000);
+  // Server-side time of the HTTP answers (the master's Server-Timing header), per probe.
+  const serverMs: number[][] = [];
+  const httpProbe = (path: string, i: number) => async (): Promise<number> => {
+    const res = await fetch(`http://${http}${path}`);
+    const body = await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
+    const dur = /dur=([\d.]+)/.exec(res.headers.get('server-timing') ?? '')?.[1];
+    if (dur) (serverMs[i] ??= []).push(Number(dur));
+    return body.byteLength;
+  };
   const probes: { name: string; run: () => Promise<number> }[] = [
-    { name: 'HTTP  GET /state (100 tasks)', run: async () => (await (await fetch(`http://${http}/state`)).arrayBuffer()).byteLength },
-    { name: 'HTTP  GET /state?taskLimit=1000', run: async () => (await (await fetch(`http://${http}/state?taskLimit=1000`)).arrayBuffer()).byteLength },
-    { name: 'HTTP  GET /tasks?state=TASK_RUNNING&limit=100', run: async () => (await (await fetch(`http://${http}/tasks?state=TASK_RUNNING&limit=100`)).arrayBuffer()).byteLength },
-    { name: `HTTP  GET /tasks?frameworkId=…&offset=5000`, run: async () => (await (await fetch(`http://${http}/tasks?frameworkId=${fwId}&offset=5000&limit=100`)).arrayBuffer()).byteLength },
+    { name: 'HTTP  GET /state (100 tasks)', run: httpProbe('/state', 0) },
+    { name: 'HTTP  GET /state?taskLimit=1000', run: httpProbe('/state?taskLimit=1000', 1) },
+    { name: 'HTTP  GET /tasks?state=TASK_RUNNING&limit=100', run: httpProbe('/tasks?state=TASK_RUNNING&limit=100', 2) },
+    { name: 'HTTP  GET /tasks?frameworkId=…&offset=5000', run: httpProbe(`/tasks?frameworkId=${fwId}&offset=5000&limit=100`, 3) },
     { name: 'gRPC  GetState task_limit 100 (peer)', run: async () => JSON.stringify((await op.getState({ taskLimit: 100 })).toJSON()).length },
     { name: 'gRPC  GetState all tasks (peer)', run: async () => JSON.stringify((await op.getState({})).toJSON()).length },
   ];
   // Warm up (JIT, connections), then interleave so that every probe sees the same load.
   for (const p of probes) for (let i = 0; i < 3; i++) await p.run();
+  serverMs.length = 0;
   const times = probes.map(() => [] as number[]);
   const sizes = probes.map(() => 0);
   for (let r = 0; r < ROUNDS; r++) {
@@ -113,11 +124,15 @@ async function main(): Promise<void> {
   console.log(`master holds ${fmt(check.tasks.total)} tasks (${fmt(TASKS - DONE)} running, ${fmt(DONE)} completed) on ${fmt(AGENTS)} simulated agents; ${fmt(TASKS)} launched in ${launchSeconds.toFixed(1)} s`);
   console.log(`${ROUNDS} rounds each, interleaved; latency seen by a client on the same machine (request + JSON + transfer):`);
   console.log('');
-  console.log(`| ${'view'.padEnd(46)} | p50 ms | p99 ms | answer |`);
-  console.log(`| ${'-'.repeat(46)} | ------ | ------ | ------ |`);
+  console.log(`| ${'view'.padEnd(46)} | client p50 ms | client p99 ms | master p50 ms | master p99 ms | answer |`);
+  console.log(`| ${'-'.repeat(46)} | ------------- | ------------- | ------------- | ------------- | ------ |`);
+  const cell = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '—' : fmt(v, 1)).padStart(13);
   for (const [i, p] of probes.entries()) {
-    console.log(`| ${p.name.padEnd(46)} | ${fmt(pct(times[i]!, 50), 1).padStart(6)} | ${fmt(pct(times[i]!, 99), 1).padStart(6)} | ${`${fmt(sizes[i]! / 1024)} KiB`.padStart(6)} |`);
+    const srv = serverMs[i];
+    console.log(`| ${p.name.padEnd(46)} | ${cell(pct(times[i]!, 50))} | ${cell(pct(times[i]!, 99))} | ${cell(srv && pct(srv, 50))} | ${cell(srv && pct(srv, 99))} | ${`${fmt(sizes[i]! / 1024)} KiB`.padStart(6)} |`);
   }
+  console.log('');
+  console.log('client: measured in this process (which also runs the simulated agents); master: the time the master spent on the answer (Server-Timing; gRPC has none).');
 }
 
 async function cleanup(): Promise<void> {

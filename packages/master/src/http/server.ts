@@ -6,6 +6,7 @@
  * A standby answers every route but /health and /metrics with a 307 to the same path on the
  * leader (or 503 while no leader is elected): its books are empty until it is elected.
  */
+import { performance } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { HttpContext } from './context.js';
 import { HttpError } from './query.js';
@@ -52,6 +53,15 @@ export async function buildHttpApp(ctx: HttpContext): Promise<{ app: FastifyInst
   app.setNotFoundHandler((req, reply) => {
     if (uiServed && req.method === 'GET' && isUiPath(pathOf(req.url))) return reply.sendFile('index.html', { maxAge: 0, immutable: false });
     return reply.code(404).send({ error: `no route ${req.method} ${pathOf(req.url)}` });
+  });
+
+  // How long the master spent on each answer (building and serializing it), for operators and
+  // bench:state: `Server-Timing: app;dur=<ms>`. Set when the payload is ready, before it is sent.
+  app.addHook('onRequest', async (req) => { (req as { startedAt?: number }).startedAt = performance.now(); });
+  app.addHook('onSend', async (req, reply, payload) => {
+    const t0 = (req as { startedAt?: number }).startedAt;
+    if (t0 !== undefined && !reply.sent) reply.header('server-timing', `app;dur=${(performance.now() - t0).toFixed(2)}`);
+    return payload;
   });
 
   // Standbys send operators to the leader.
