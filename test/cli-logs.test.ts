@@ -6,6 +6,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { OperatorClient, agora as wire, idOf } from '@agora/core';
 import { AGORA_BIN, ROOT, agora, agoraRun, stopAll, tempDir, until, type Proc } from './helpers/processes.js';
 
@@ -43,13 +45,17 @@ async function scrape(): Promise<Map<string, number>> {
   return parseMetrics(await res.text());
 }
 
-const LINES = 30;
+/** Lines checked for streaming; the task stops after that many (or MAX_LINES). */
+const LIVE_LINES = 8;
+const MAX_LINES = 300;
 let taskId = '';
 
 test('task logs --follow streams stdout as it is written and ends with the task', { timeout: 90_000 }, async () => {
   const before = await scrape();
-  // Each line carries the time it was written (ms), to compare with when it arrives.
-  const script = `for i in $(seq 1 ${LINES}); do echo "line $i $(date +%s%3N)"; sleep 0.2; done`;
+  // A line every 200 ms, each with the time it was written (ms) to compare with when it
+  // arrives, until the test has seen enough of them live and creates the stop file.
+  const stop = join(tempDir('agora-cli-logs-stop-'), 'stop');
+  const script = `i=0; while [ ! -e ${stop} ] && [ $i -lt ${MAX_LINES} ]; do i=$((i+1)); echo "line $i $(date +%s%3N)"; sleep 0.2; done`;
   const runner = agora(['task', 'run', '--json', '--name', 'ticker', '--cpus', '0.1', '--mem', '16', '--master', master, '--', script]);
   // JSON lines: the task ID comes with the launch; follow from then on.
   taskId = (await runner.waitFor(/"event":"launched","taskId":"(ticker\.[^"]+)"/, 30_000))[1] as string;
@@ -70,6 +76,9 @@ test('task logs --follow streams stdout as it is written and ends with the task'
       const m = /^line (\d+) (\d+)$/.exec(l);
       if (m) { arrived.set(Number(m[1]), now); written.set(Number(m[1]), Number(m[2])); }
     }
+    // Enough lines written after the follower joined: let the task end.
+    const joined = Math.min(...arrived.values());
+    if ([...written.values()].filter((w) => w > joined).length >= LIVE_LINES + 3 && !existsSync(stop)) writeFileSync(stop, '');
   });
   follower.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
   const code = await new Promise<number | null>((resolve) => {
@@ -78,12 +87,14 @@ test('task logs --follow streams stdout as it is written and ends with the task'
   });
   assert.equal(code, 0, `logs --follow should exit 0 once the task ended; stderr:\n${stderr}`);
   assert.equal(await runner.exited, 0, runner.output());
+  assert.ok(existsSync(stop), 'the task was still printing when the follower joined');
   // Everything, in order, once.
-  assert.deepEqual(stdout.trim().split('\n').map((l) => l.split(' ')[1]), Array.from({ length: LINES }, (_, i) => String(i + 1)));
+  const last = Math.max(...written.keys());
+  assert.deepEqual(stdout.trim().split('\n').map((l) => l.split(' ')[1]), Array.from({ length: last }, (_, i) => String(i + 1)));
   // Streaming: once following, each line arrives before the task has printed three more.
   const firstArrival = Math.min(...arrived.values());
-  const live = [...written].filter(([k, w]) => w > firstArrival && k + 3 <= LINES).map(([k]) => k);
-  assert.ok(live.length >= 5, `the follower should have joined while the task was still printing (live lines: ${live.join(',')})`);
+  const live = [...written].filter(([k, w]) => w > firstArrival && k + 3 <= last).map(([k]) => k);
+  assert.ok(live.length >= LIVE_LINES, `lines written while following: ${live.join(',')}`);
   for (const k of live) {
     assert.ok((arrived.get(k) as number) < (written.get(k + 3) as number),
       `line ${k} arrived at +${(arrived.get(k) as number) - (written.get(k) as number)} ms, after line ${k + 3} was written (+${(written.get(k + 3) as number) - (written.get(k) as number)} ms)`);
@@ -105,7 +116,7 @@ test('task describe shows the state history, the agent, the command and the sand
     agoraRun(['task', 'describe', taskId, '--json', '--master', master]),
   ]);
   assert.equal(d.code, 0, d.output);
-  for (const re of [new RegExp(`^ID:\\s+${taskId.replace('.', '\\.')}$`, 'm'), /^State:\s+FINISHED/m, /^Agent:\s+agent-\S+ \(.*127\.0\.0\.1:\d+/m, /^Command:\s+for i in \$\(seq 1 30\)/m,
+  for (const re of [new RegExp(`^ID:\\s+${taskId.replace('.', '\\.')}$`, 'm'), /^State:\s+FINISHED/m, /^Agent:\s+agent-\S+ \(.*127\.0\.0\.1:\d+/m, /^Command:\s+i=0; while \[ ! -e \S+ \]/m,
     /^Sandbox:\s+\/\S+\/runs\/\S+$/m, /STAGING/, /STARTING/, /RUNNING/, /FINISHED\s.*exited with code 0/]) {
     assert.match(d.output, re);
   }

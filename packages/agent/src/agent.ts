@@ -51,7 +51,8 @@ import { ProcessWatcher, reattach, rebuild } from './recovery.js';
 import { checkIdForPath } from './sandbox.js';
 import { AgentState, isDone, type TaskRecord } from './state.js';
 import { StatusUpdateManager } from './status-updates.js';
-import { AgentMetrics, serveMetrics, type MetricsServer } from './metrics.js';
+import { AgentCounters } from './metrics.js';
+import type { MetricsServer } from './metrics-server.js';
 
 type AgentEvent = agora.v1.AgentEvent.$Properties;
 
@@ -82,8 +83,8 @@ export class Agent extends EventEmitter {
   private stopping = false;
   private stopPromise: Promise<void> | undefined;
   private firstRegistration: { resolve: () => void; reject: (e: Error) => void } | undefined;
-  /** Prometheus metrics, served at http://httpAddress/metrics. */
-  readonly metrics: AgentMetrics;
+  /** What the Prometheus metrics at http://httpAddress/metrics count. */
+  readonly counters = new AgentCounters();
   private http: MetricsServer | undefined;
   /** host:port of the metrics server once started (undefined: not serving). */
   httpAddress: string | undefined;
@@ -100,7 +101,6 @@ export class Agent extends EventEmitter {
     this.checkpoint = new Checkpoint(this.checkpointFile(), this.state, (err) => this.log.error({ err }, 'cannot write the checkpoint; recovery after a crash may miss recent changes'));
     this.watcher = new ProcessWatcher(this.o.clock);
     const exitsDir = path.join(this.o.workDir, 'meta', 'exits');
-    this.metrics = new AgentMetrics({ state: this.state, totalResources: () => this.resources, pendingUpdates: () => this.updates.size, registered: () => this.link.connected });
     this.updates = new StatusUpdateManager({
       clock: this.o.clock,
       logger: this.log,
@@ -111,7 +111,7 @@ export class Agent extends EventEmitter {
         const t = this.state.task(frameworkId, taskId);
         if (t && isDone(t)) this.state.removeTask(t);
       },
-      persist: (entry) => { this.metrics.persisted(entry); return this.checkpoint.persist(entry); },
+      persist: (entry) => { this.counters.persisted(entry); return this.checkpoint.persist(entry); },
     });
     this.checkpoint.setUpdates(this.updates);
     const isolation = (): Isolation | undefined => this.isolation;
@@ -191,14 +191,6 @@ export class Agent extends EventEmitter {
     const port = await bindServer(server, this.o.host, this.o.port, sec.server);
     this.server = server;
     this.address = `${this.o.host}:${port}`;
-    try {
-      this.http = await serveMetrics(this.metrics.registry, { host: this.o.host, port: this.o.httpPort, explicit: this.o.httpPortExplicit, log: this.log });
-    } catch (err) {
-      await stopServer(server, 0);
-      this.server = undefined;
-      throw err;
-    }
-    this.httpAddress = this.http?.address;
     // After the server is up: recovered executors dial back to it as soon as they notice.
     const summary = reattach(this.ctx, this.builtin, this.custom, this.watcher);
     // Containers of processes that did not survive the restart go (after reattach() read them).
@@ -212,7 +204,18 @@ export class Agent extends EventEmitter {
     }
     const registered = new Promise<void>((resolve, reject) => { this.firstRegistration = { resolve, reject }; });
     this.link.start();
-    await registered;
+    // The metrics server comes up while the agent registers: loading fastify and prom-client
+    // must not delay the registration. A port given explicitly that is busy fails start().
+    await Promise.all([registered, this.startMetrics()]);
+  }
+
+  private async startMetrics(): Promise<void> {
+    const { agentRegistry, serveMetrics } = await import('./metrics-server.js');
+    const registry = agentRegistry({ state: this.state, counters: this.counters, totalResources: () => this.resources, pendingUpdates: () => this.updates.size, registered: () => this.link.connected });
+    this.http = await serveMetrics(registry, { host: this.o.host, port: this.o.httpPort, explicit: this.o.httpPortExplicit, log: this.log });
+    this.httpAddress = this.http?.address;
+    // stop() ran meanwhile: do not leave the server behind.
+    if (this.stopping) await this.http?.close().catch(() => undefined);
   }
 
   /**
@@ -418,7 +421,7 @@ export class Agent extends EventEmitter {
     this.forgetFinished(frameworkId, task.taskId?.value ?? '');
     const framework = this.state.framework(rt.framework ?? {});
     try {
-      this.metrics.launched(custom ? 'custom' : 'command');
+      this.counters.launch(custom ? 'custom' : 'command');
       if (custom) this.custom.runTask(framework, task);
       else this.builtin.runCommandTask(framework, task);
     } catch (err) {
@@ -443,7 +446,7 @@ export class Agent extends EventEmitter {
     for (const t of tasks) this.forgetFinished(frameworkId, t.taskId?.value ?? '');
     const framework = this.state.framework(rg.framework ?? {});
     try {
-      this.metrics.launched(custom ? 'custom' : 'group', tasks.length);
+      this.counters.launch(custom ? 'custom' : 'group', tasks.length);
       if (custom) this.custom.runGroup(framework, executor, { tasks });
       else this.builtin.runTaskGroup(framework, executor, { tasks });
     } catch (err) {

@@ -30,7 +30,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('app deploy, list, show and remove', { timeout: 90_000 }, async () => {
+test('app deploy, list, show and remove', { timeout: 180_000 }, async () => {
   const file = join(dir, 'web.json');
   writeFileSync(file, JSON.stringify({ id: '/shop/web', cmd: 'sleep 300', cpus: 0.1, mem: 16, instances: 2 }));
   const deployed = await agora(['app', 'deploy', '-f', file, '--api', apps], {}, 60_000);
@@ -60,11 +60,11 @@ test('app deploy, list, show and remove', { timeout: 90_000 }, async () => {
   const removed = await agora(['app', 'remove', '/shop/web', '--json', '--api', apps], {}, 60_000);
   assert.equal(removed.code, 0, removed.stderr);
   assert.equal((JSON.parse(removed.stdout) as { done: boolean }).done, true);
-  const empty = await agora(['app', 'list', '--api', apps], {}, 60_000);
-  assert.match(empty.stdout, /^No apps/);
+  const left = await (await fetch(`${apps}/v2/apps`)).json() as { apps: unknown[] };
+  assert.deepEqual(left.apps, []);
 });
 
-test('job add, list, run and history', { timeout: 90_000 }, async () => {
+test('job add, list, run and history', { timeout: 180_000 }, async () => {
   const file = join(dir, 'job.json');
   writeFileSync(file, JSON.stringify({ name: 'nightly', command: 'echo backed up', schedule: 'R/2099-01-01T00:00:00Z/P1D', cpus: 0.1, mem: 16 }));
   const added = await agora(['job', 'add', '-f', file, '--api', cron], {}, 60_000);

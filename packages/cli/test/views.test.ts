@@ -135,3 +135,28 @@ test('an idle follow backs off instead of polling at full speed', async () => {
   // At 10 ms throughout it would be ~60 reads; backing off to 100 ms keeps it near a dozen.
   assert.ok(f.reads < 25, `${f.reads} reads in 600 ms`);
 });
+
+test('describe says why a task still waits, with the framework\'s offer verdicts', async () => {
+  const { describeText, waitingReasons } = await import('../src/task-describe.js');
+  const now = Date.now() / 1000;
+  const task: agora.v1.Task.$Properties = {
+    name: 'web', taskId: { value: 'web.1' }, frameworkId: { value: 'fw-1' }, executorId: { value: 'web.1' }, agentId: { value: 'agent-1' },
+    state: TaskState.TASK_STAGING, resources: resources.parseResources('cpus:1;mem:64'), launchedAt: now - 42, commandLine: 'python3 -m http.server',
+  };
+  const agent = { agentInfo: { id: { value: 'agent-1' }, hostname: 'node-a', address: '10.0.0.1:5060' }, active: true, reachability: 3, unreachableTime: now - 30 } as agora.v1.AgentState;
+  const waiting = waitingReasons(task as never, agent, now);
+  assert.match(waiting.join('\n'), /node-a is UNREACHABLE since 30s ago/);
+  assert.match(waiting.join('\n'), /launched on node-a for 42s; the agent has not reported it starting yet/);
+  const text = describeText({
+    task: task as never, agent, framework: { frameworkInfo: { id: { value: 'fw-1' }, name: 'apps' }, active: true },
+    sandbox: { error: 'not created yet' }, waiting,
+    offers: { agents: [{ agentId: { value: 'agent-2' }, hostname: 'node-b', offerable: false, reasons: ['quota limit of role web reached'] }] } as never,
+  }, now);
+  assert.match(text, /^Command:\s+python3 -m http\.server$/m);
+  assert.match(text, /^Framework:\s+apps \(fw-1\)$/m);
+  assert.match(text, /^Sandbox:\s+- \(not created yet\)$/m);
+  assert.match(text, /STAGING\s+│\s+MASTER/);
+  assert.match(text, /^Waiting:\n {2}- /m);
+  assert.match(text, /^ {2}node-b: not offered \(quota limit of role web reached\)$/m);
+  assert.deepEqual(waitingReasons({ ...task, state: TaskState.TASK_RUNNING } as never, agent, now), []);
+});
