@@ -163,6 +163,11 @@ export class Agent extends EventEmitter {
     return this.resources;
   }
 
+  /** What isolation is in force and as which users tasks run (after start()). */
+  get isolationSummary(): string | undefined {
+    return this.isolation?.summary;
+  }
+
   /** Number of tasks the agent still tracks (running, or waiting for acknowledgements). */
   get taskCount(): number {
     return this.state.tasks.size;
