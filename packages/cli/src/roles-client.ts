@@ -3,7 +3,7 @@
  * ExplainOffers) with promises and a deadline, for `agora roles` and `agora why`. Core's
  * OperatorClient predates them; this talks to the same service definition.
  */
-import { agora, grpc, OperatorService } from '@agora/core';
+import { agora, clientTransport, defaultClientSecurity, grpc, OperatorService } from '@agora/core';
 import { MASTER_DEADLINE_MS } from './base-command.js';
 import { UserError, oneLine, peerError } from './errors.js';
 import { parseMasters } from './flags.js';
@@ -22,7 +22,9 @@ export class RolesClient {
 
   constructor(address: string, private readonly timeoutMs = MASTER_DEADLINE_MS) {
     const Ctor = grpc.makeGenericClientConstructor(OperatorService, 'Operator');
-    this.raw = new Ctor(address, grpc.credentials.createInsecure()) as unknown as Raw;
+    // TLS and credentials as every other client of this process (the security flags).
+    const { credentials, interceptors, options } = clientTransport(address, defaultClientSecurity());
+    this.raw = new Ctor(address, credentials, { ...options, interceptors }) as unknown as Raw;
   }
 
   private call<Req, Res>(fn: Unary<Req, Res>, req: Req): Promise<Res> {
