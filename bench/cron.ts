@@ -45,8 +45,9 @@ async function runMode(mode: 'ahead' | 'instant'): Promise<Figures> {
     const t0 = Date.now();
     if (mode === 'ahead') while (s.readyExecutors < AGENTS && Date.now() - t0 < 60_000) await sleep(100);
     const readyMs = Date.now() - t0;
-    // Spread the first instants over one period, starting a few seconds from now.
-    const base = Math.ceil((Date.now() + 3000 + LEAD_MS) / 1000) * 1000;
+    // Spread the first instants over one period, starting a few seconds from now (after the
+    // jobs are in: adding 1,000 takes seconds on a loaded machine).
+    const base = Math.ceil((Date.now() + 3000 + LEAD_MS + JOBS * 6) / 1000) * 1000;
     const endAt = base + SECONDS * 1000;
     const tAdd = performance.now();
     await s.putJobs(Array.from({ length: JOBS }, (_, i) => ({

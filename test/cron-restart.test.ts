@@ -24,7 +24,7 @@ function startFramework(master: string, workDir: string): { child: ChildProcess;
   });
   let out = '';
   const ready = new Promise<{ api: string; fw: string }>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`framework did not start: ${out}`)), 20_000);
+    const t = setTimeout(() => reject(new Error(`framework did not start: ${out}`)), 45_000);
     const on = (d: Buffer): void => {
       out += d.toString();
       const m = /cron api listening on (\S+)\nframework (\S+)/.exec(out);

@@ -539,19 +539,20 @@ export class CronScheduler {
       const job = this.store.state.jobs[r.job];
       if (!job) { this.finish(r, 'killed', 'job deleted'); continue; }
       let placed = false;
+      // The first attempt waits for its instant in the executor; retries start at once.
+      const startAt = r.attempt === 0 ? r.scheduledAt : 0;
+      const viaExec = viaExecutor(job, this.o.executorCommand);
+      if (viaExec && startAt > now && !this.warmth.anyWarm) { waiting.push(id); continue; }
       for (const [offerId, offer] of this.held) {
-        const attrs = attributesOf(offer);
-        if (!constraintsMatch(job.constraints, offer.hostname ?? '', attrs)) continue;
-        if (!offerFits(offer, { cpus: job.cpus, mem: job.mem, disk: job.disk })) continue;
-        // The first attempt waits for its instant in the executor; retries start at once.
-        const startAt = r.attempt === 0 ? r.scheduledAt : 0;
-        let executorCommand = viaExecutor(job, this.o.executorCommand) ? this.o.executorCommand : undefined;
+        let executorCommand = viaExec ? this.o.executorCommand : undefined;
         if (executorCommand !== undefined && !this.warmth.isWarm(idOf(offer.agentId))) {
           // No executor known to be up on this agent (its start takes seconds on a busy host):
           // look for a warm agent; at the instant, a plain command task started by the agent.
           if (startAt > now) continue;
           executorCommand = undefined;
         }
+        if (job.constraints.length > 0 && !constraintsMatch(job.constraints, offer.hostname ?? '', attributesOf(offer))) continue;
+        if (!offerFits(offer, { cpus: job.cpus, mem: job.mem, disk: job.disk })) continue;
         r.attempt++;
         const taskId = taskIdOf(r.id, r.attempt, r.relaunches ?? 0);
         let task: TaskInfo;
