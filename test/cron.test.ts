@@ -47,6 +47,9 @@ describe('cron framework on a local cluster', { concurrency: true }, () => {
     dir = await mkdtemp(join(tmpdir(), 'agora-cron-test-'));
     cron = await startCron({ master: cluster.masterAddress, workDir: dir, port: 0 });
     api = `http://${cron.address}`;
+    // The framework starts its executor on each agent (runs are launched ahead onto ready ones);
+    // the scenarios below are about a running framework, not its first seconds.
+    await until('cron executors ready on both agents', async () => cron.scheduler.readyExecutors >= 2, 60_000);
   });
   after(async () => {
     await cron?.stop({ failover: false });

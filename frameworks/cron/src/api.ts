@@ -98,8 +98,8 @@ export async function buildApi(cron: CronScheduler, tls?: TlsOptions): Promise<F
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/ping', { schema: { summary: 'Liveness', response: { 200: { type: 'string' } } } }, async (_req, reply) => reply.type('text/plain').send('pong'));
   app.get('/metrics', { schema: { summary: 'Prometheus metrics (runs, failures, start jitter)' } }, async (_req, reply) => {
-    const gauges = { agora_cron_jobs: cron.jobs().length, agora_cron_active_runs: cron.activeRuns().length };
-    return reply.type('text/plain; version=0.0.4').send(cron.metrics.render(gauges));
+    const gauges = { agora_cron_jobs: cron.jobs().length, agora_cron_active_runs: cron.activeRuns().length, agora_cron_ready_executors: cron.readyExecutors };
+    return reply.type(cron.metrics.contentType).send(await cron.metrics.render(gauges));
   });
 
   app.get('/v1/jobs', {

@@ -25,6 +25,9 @@ export type { RunRecord, RunState, RunTrigger, JobStats } from './store.js';
 export { percentile, graphDot } from './stats.js';
 export { CronClient, CronApiError, DEFAULT_CRON_API } from './client.js';
 export { CronMetrics } from './metrics.js';
+export { EXECUTOR_ID, defaultExecutorCommand } from './launch.js';
+export { encodeRunSpec, decodeRunSpec } from './run-spec.js';
+export type { RunSpec } from './run-spec.js';
 
 /** Options of `startCron`: the scheduler's, plus where the API listens. */
 export interface StartCronOptions extends CronSchedulerOptions {

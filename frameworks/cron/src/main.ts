@@ -1,6 +1,7 @@
 /**
  * The cron framework as its own process:
  *   node dist/main.js --master 127.0.0.1:5050 --work-dir ./.agora/cron [--host 127.0.0.1] [--port 4400]
+ *     [--missed-after-ms 5000] [--launch-ahead-ms 2000]
  * Prints `cron api listening on HOST:PORT` once the API serves and the framework is subscribed.
  * SIGINT/SIGTERM disconnect without TEARDOWN: tasks keep running and the next start takes over.
  */
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: String(DEFAULT_CRON_PORT) },
     'missed-after-ms': { type: 'string' },
+    'launch-ahead-ms': { type: 'string' },
   },
 });
 
@@ -26,6 +28,7 @@ try {
     host: values.host,
     port: Number(values.port),
     ...(values['missed-after-ms'] ? { missedAfterMs: Number(values['missed-after-ms']) } : {}),
+    ...(values['launch-ahead-ms'] !== undefined ? { launchAheadMs: Number(values['launch-ahead-ms']) } : {}),
     logger: createLogger('cron', level),
   });
   process.stdout.write(`cron api listening on ${cron.address}\nframework ${cron.frameworkId}\n`);

@@ -1,111 +1,50 @@
 /**
  * The cron scheduler: turns scheduled instants into runs, runs into tasks, task updates into
- * run outcomes, retries, and children's runs.
+ * run outcomes, retries, and children's runs. The design is told in full in the README
+ * ("Exactly once", "On time"); in short:
  *
- * Exactly once per instant. Each scheduled job has a persisted cursor: the latest instant already
- * turned into a run (or skipped). An instant is materialised by advancing the cursor and storing
- * the run (`job@<instant ISO>`) in the same group commit; a task is launched only after the
- * record naming its task ID (`<run id>.<attempt>`) is on disk. After a crash the cursor says
- * which instants are done, the records say which tasks may exist, and reconciliation with the
- * master says what became of them — so no instant runs twice and none is forgotten. The one
- * relaunch is a task recorded as launching that the master has never heard of: it never ran.
+ * Exactly once per instant. An instant is materialised by advancing the job's persisted cursor
+ * and storing the run (`job@<instant ISO>`) in one group commit; a task is launched only after
+ * the record naming its task ID is on disk. After a crash the cursor says which instants are
+ * done and reconciliation says what became of the recorded tasks. A task is relaunched only
+ * when it surely never ran (unknown to the master, dropped, or its executor died before the
+ * instant).
  *
- * On time. Runs start late when they wait for offers. So while an instant is due within
- * `readyAheadMs` the scheduler keeps the offers it gets instead of declining them, and revives
- * offers that much ahead of the next instant; when the instant comes the task is launched on an
- * offer already in hand. Start jitter (scheduled instant → TASK_RUNNING seen here) is measured
- * per run and exported.
+ * On time. A run due at T is launched `launchAheadMs` before T onto the cron executor of an
+ * agent where it is known to be up (executor.ts, one per agent, reused), which starts the
+ * command at T, never before, and reports TASK_RUNNING at the real start. Runs whose launch
+ * falls in one `launchBatchMs` window go in one fsync and one ACCEPT per offer. Without a ready
+ * executor a run goes at T as a command task. forbid / replace are decided at T.
  *
- * Time comes from the Clock passed in (CONVENTIONS §3): tests drive instants with a FakeClock.
+ * Time comes from the Clock passed in (CONVENTIONS §3).
  */
 import {
   SchedulerDriver,
   TaskState,
   TaskStatusReason,
-  commandTask,
   idOf,
   isTerminalState,
   offerFits,
   resources as res,
-  silentLogger,
-  systemClock,
   taskStateName,
   type Clock,
-  type Logger,
   type Offer,
   type TaskInfo,
   type TaskStatus,
 } from '@agora/sdk';
-import { commandOf, compileJob, constraintsMatch, jobSchedule, validateGraph, validateJobSpec, type FieldError, type Job, type JobSpec } from './job.js';
+import { compileJob, constraintsMatch, jobSchedule, validateGraph, validateJobSpec, type FieldError, type Job, type JobSpec } from './job.js';
 import { dueTimes, nextTimes, type Schedule } from './schedule.js';
 import { CronStore, TERMINAL, type RunRecord, type RunTrigger } from './store.js';
 import { graphDot, statsView, type JobStatsView } from './stats.js';
 import { CronMetrics } from './metrics.js';
+import { compileOptions, type Compiled, type CronSchedulerOptions } from './scheduler-options.js';
+import { ExecutorWarmth, WARMUP_PREFIX } from './executor-warmth.js';
+import { decodeStarted } from './run-spec.js';
+import { EXECUTOR_ID, attributesOf, realStart, runId, runOfTask, runTask, taskIdOf, viaExecutor } from './launch.js';
 
-/** Options of `CronScheduler.open` (and `startCron`). */
-export interface CronSchedulerOptions {
-  /** Master address(es) host:port. */
-  master: string | string[];
-  /** Where the state (jobs, runs, cursors, framework ID) is kept. */
-  workDir: string;
-  /** @default 'agora-cron' */
-  frameworkName?: string;
-  /** @default '*' */
-  role?: string;
-  /** How long the master keeps our tasks while we are away (restart, crash). @default 604800 (a week) */
-  failoverTimeoutSeconds?: number;
-  /** Offers are kept (and revived) this long before an instant, so runs start on time. @default 5000 */
-  readyAheadMs?: number;
-  /**
-   * An instant handled more than this late counts as missed (the framework or cluster was
-   * down) and follows the job's missedRunPolicy; a job's startingDeadlineSeconds wins.
-   * @default 5000
-   */
-  missedAfterMs?: number;
-  /** Finished runs kept per job. @default 100 */
-  historyLimit?: number;
-  /** Skip fsync of the journal (benchmarks only). @default false */
-  noSync?: boolean;
-  /** @default systemClock */
-  clock?: Clock;
-  /** @default silent */
-  logger?: Logger;
-  /** @default 15000 */
-  connectTimeoutMs?: number;
-}
+export { runId, runOfTask } from './launch.js';
 
-interface Compiled {
-  masters: string[];
-  workDir: string;
-  frameworkName: string;
-  role: string;
-  failoverTimeoutSeconds: number;
-  readyAheadMs: number;
-  missedAfterMs: number;
-  historyLimit: number;
-  noSync: boolean;
-  clock: Clock;
-  logger: Logger;
-  connectTimeoutMs: number;
-}
-
-function compileOptions(o: CronSchedulerOptions): Compiled {
-  if (!o.workDir) throw new Error('cron: option `workDir` is required');
-  return {
-    masters: Array.isArray(o.master) ? o.master : [o.master],
-    workDir: o.workDir,
-    frameworkName: o.frameworkName ?? 'agora-cron',
-    role: o.role ?? '*',
-    failoverTimeoutSeconds: o.failoverTimeoutSeconds ?? 7 * 86_400,
-    readyAheadMs: o.readyAheadMs ?? 5000,
-    missedAfterMs: o.missedAfterMs ?? 5000,
-    historyLimit: o.historyLimit ?? 100,
-    noSync: o.noSync ?? false,
-    clock: o.clock ?? systemClock,
-    logger: o.logger ?? silentLogger(),
-    connectTimeoutMs: o.connectTimeoutMs ?? 15_000,
-  };
-}
+export type { CronSchedulerOptions } from './scheduler-options.js';
 
 /** A change the API asked for was refused: 422 (fields), 404, 409. */
 export class CronError extends Error {
@@ -118,6 +57,8 @@ const ACTIVE = (r: RunRecord): boolean => !TERMINAL.has(r.state);
 const iso = (ms: number): string => new Date(ms).toISOString();
 /** Launch failures (dropped, invalid offer) of one attempt before the run fails. */
 const MAX_LAUNCH_FAILURES = 5;
+/** Instants of one job launched ahead in one tick (a job firing faster than this per lead is capped). */
+const MAX_AHEAD_PER_TICK = 50;
 /** A task recorded as launching with no word from the master this long is reconciled. */
 const LAUNCH_CHECK_MS = 15_000;
 const FAILED_STATES = new Set<number>([TaskState.TASK_FAILED, TaskState.TASK_KILLED, TaskState.TASK_LOST, TaskState.TASK_ERROR, TaskState.TASK_DROPPED, TaskState.TASK_GONE, TaskState.TASK_UNKNOWN, TaskState.TASK_UNREACHABLE]);
@@ -132,11 +73,14 @@ export class CronScheduler {
   /** Runs waiting for an offer, in order. */
   private pending: string[] = [];
   private readonly held = new Map<string, Offer>();
+  private readonly warmth = new ExecutorWarmth();
   private readonly timeouts = new Map<string, { cancel(): void }>();
   private launchFailures = new Map<string, number>();
   /** IDs of runs not finished (the store also keeps history: never scan all of it per tick). */
   private readonly active = new Set<string>();
   private wake: { at: number; cancel(): void } | undefined;
+  /** A tick asked for as soon as possible (a run ended that held back a launch). */
+  private soon: { cancel(): void } | undefined;
   private lastRevive = -Infinity;
   private stopped = false;
   private started = false;
@@ -163,6 +107,7 @@ export class CronScheduler {
         offerRescinded: (_d, id) => { this.held.delete(id); },
         statusUpdate: (_d, s) => this.onStatus(s),
         disconnected: () => { this.held.clear(); },
+        failure: (_d, agentId, executorId) => { if (!executorId || executorId === EXECUTOR_ID) this.warmth.forget(agentId); },
         error: (_d, m) => o.logger.warn(`cron: master says: ${m}`),
       },
     });
@@ -201,6 +146,7 @@ export class CronScheduler {
     if (this.stopped) return;
     this.stopped = true;
     this.wake?.cancel();
+    this.soon?.cancel();
     this.housekeeping?.cancel();
     for (const t of this.timeouts.values()) t.cancel();
     await this.driver.stop({ failover: options.failover ?? true }).catch(() => undefined);
@@ -251,6 +197,12 @@ export class CronScheduler {
     // A new or rescheduled job fires from now on: it has no past instants to catch up.
     if (job.schedule && (!previous || previous.schedule !== job.schedule || previous.timezone !== job.timezone || (previous.disabled && !job.disabled))) this.store.setCursor(job.name, now);
     if (!job.schedule) this.store.setCursor(job.name, now);
+    if (previous && (job.disabled || previous.schedule !== job.schedule || previous.timezone !== job.timezone)) {
+      // Runs launched ahead for instants the job no longer has must not start.
+      for (const r of this.activeRuns(job.name)) {
+        if (r.trigger === 'schedule' && r.startedAt === undefined && r.scheduledAt > now && (r.state === 'pending' || r.state === 'launching')) this.killRun(r, 'unscheduled');
+      }
+    }
     this.refreshJob(job);
     return job;
   }
@@ -316,12 +268,16 @@ export class CronScheduler {
     return statsView(name, this.store.state.stats[name]);
   }
 
-  /** Next `n` fire times of a scheduled job (after its cursor, i.e. those not yet fired). */
+  /**
+   * Next `n` fire times of a scheduled job: instants not yet come, those already launched ahead
+   * included (they have not started). An instant fired at exactly now is not next any more.
+   */
   next(name: string, n: number): number[] {
     const job = this.requireJob(name);
     const s = this.schedules.get(name) ?? jobSchedule(job);
     if (!s) return [];
-    return nextTimes(s, Math.max(this.cursorOf(job), this.o.clock.now() - 1), n);
+    const now = this.o.clock.now();
+    return nextTimes(s, this.cursorOf(job) >= now ? now : now - 1, n);
   }
 
   graph(): string {
@@ -363,9 +319,10 @@ export class CronScheduler {
     if (this.stopped || !this.started) return;
     const now = this.o.clock.now();
     for (const [name, at] of [...this.nextDue]) {
-      if (at > now) continue;
       const job = this.store.state.jobs[name];
-      if (job) this.fire(job, now);
+      if (!job) continue;
+      if (at > now && at - this.leadOf(job) > now) continue;
+      this.fire(job, now);
     }
     for (const r of this.activeRuns()) {
       if (r.state === 'retry-wait' && (r.retryAt ?? 0) <= now) {
@@ -380,15 +337,43 @@ export class CronScheduler {
     this.arm(now);
   }
 
-  /**
-   * Turns the instants in (cursor, now] into runs per the missed-run policy. Normally that is
-   * one instant, fired on time. After an outage: `skip` runs none that are late, `run-once`
-   * runs only the latest, `catch-up` runs the latest `maxCatchUp` oldest first; the others are
-   * recorded as skipped (the latest few) or counted.
-   */
+  /** Turns due instants into runs: those past (firePast), then those due within the launch lead. */
   private fire(job: Job, now: number): void {
     const s = this.schedules.get(job.name);
     if (!s) return;
+    if ((this.nextDue.get(job.name) ?? Infinity) <= now) this.firePast(job, s, now);
+    // Launch ahead: the instants due within the lead (and the batch window after it).
+    let next = this.nextDue.get(job.name);
+    const lead = this.leadOf(job);
+    if (lead > 0) {
+      const horizon = now + lead + this.o.launchBatchMs;
+      for (let n = 0; next !== undefined && next <= horizon && n < MAX_AHEAD_PER_TICK; n++) {
+        // forbid / replace decide at the instant: ahead only while nothing of the job is active.
+        if (job.concurrencyPolicy !== 'allow' && this.activeRuns(job.name).length > 0) break;
+        this.store.setCursor(job.name, next);
+        this.materialise(job, next, 'schedule');
+        next = s.next(next);
+      }
+      if (next === undefined) this.nextDue.delete(job.name);
+      else this.nextDue.set(job.name, next);
+    }
+  }
+
+  /** How long before its instant a run of `job` is launched. */
+  private leadOf(job: Job): number {
+    return viaExecutor(job, this.o.executorCommand) && this.warmth.anyWarm ? this.o.launchAheadMs : 0;
+  }
+
+  /** Agents with a cron executor known to be up (runs are launched ahead onto those only). */
+  get readyExecutors(): number { return this.warmth.size; }
+
+  /**
+   * The instants in (cursor, now], per the missed-run policy: normally one, fired on time.
+   * After an outage: `skip` runs none that are late, `run-once` runs only the latest,
+   * `catch-up` runs the latest `maxCatchUp` oldest first; the others are recorded as skipped
+   * (the latest few) or counted.
+   */
+  private firePast(job: Job, s: Schedule, now: number): void {
     const keep = job.missedRunPolicy === 'catch-up' ? job.maxCatchUp : 10;
     const due = dueTimes(s, this.cursorOf(job), now, keep);
     if (due.total === 0 || due.last === undefined) { this.refreshJob(job); return; }
@@ -402,7 +387,7 @@ export class CronScheduler {
     else run = lastLate ? [] : [last];
     const toRun = new Set(run);
     if (missed > 0) {
-      this.metrics.missedInstants += missed;
+      this.metrics.missed(missed);
       this.o.logger.warn(`cron: job '${job.name}': ${missed} instant(s) missed up to ${iso(last)}; policy ${job.missedRunPolicy} runs ${run.length}`);
     }
     this.store.setCursor(job.name, last);
@@ -415,7 +400,7 @@ export class CronScheduler {
     if (unrecorded > 0) {
       const st = this.store.state.stats[job.name];
       if (st) st.skippedCount += unrecorded;
-      this.metrics.runsSkipped += unrecorded;
+      this.metrics.finished('skipped', unrecorded);
     }
     const n = s.next(last);
     if (n === undefined) this.nextDue.delete(job.name);
@@ -427,7 +412,7 @@ export class CronScheduler {
     if (this.store.state.runs[id]) return;
     const now = this.o.clock.now();
     this.store.putRun({ id, job: job.name, scheduledAt: at, trigger: 'schedule', state: 'skipped', attempt: 0, endedAt: now, message: why });
-    this.metrics.runsSkipped++;
+    this.metrics.finished('skipped');
   }
 
   /** Creates the run of `job` at instant `at` (pending, or skipped by the concurrency policy). */
@@ -441,7 +426,7 @@ export class CronScheduler {
     if (active.length > 0 && job.concurrencyPolicy === 'forbid') {
       Object.assign(run, { state: 'skipped', endedAt: now, message: `concurrencyPolicy forbid: run ${active[0]!.id} is still ${active[0]!.state}` });
       this.store.putRun(run);
-      this.metrics.runsSkipped++;
+      this.metrics.finished('skipped');
       return run;
     }
     if (active.length > 0 && job.concurrencyPolicy === 'replace') for (const r of active) this.killRun(r, 'replaced');
@@ -467,12 +452,30 @@ export class CronScheduler {
     });
   }
 
-  /** One timer for the earliest of: next instant − readyAhead (revive), next instant, next retry. */
+  /**
+   * When the next run of each job is launched: its instant minus the lead, or the instant itself
+   * when that point has passed without a launch (a forbid/replace job with an active run).
+   */
+  private soonestLaunch(now: number): number {
+    let soonest = Infinity;
+    for (const [name, t] of this.nextDue) {
+      const job = this.store.state.jobs[name];
+      const ahead = job ? t - this.leadOf(job) : t;
+      soonest = Math.min(soonest, ahead > now ? ahead : t);
+    }
+    return soonest;
+  }
+
+  /** One timer for the earliest of: next launch − readyAhead (revive), next launch, next retry. */
   private arm(now: number): void {
     let at = Infinity;
-    let soonest = Infinity;
-    for (const t of this.nextDue.values()) soonest = Math.min(soonest, t);
+    const soonest = this.soonestLaunch(now);
     for (const r of this.activeRuns()) if (r.state === 'retry-wait' && r.retryAt !== undefined) at = Math.min(at, r.retryAt);
+    // A run that found no warm executor waits for its instant, then goes as a command task.
+    for (const id of this.pending) {
+      const r = this.store.state.runs[id];
+      if (r && r.attempt === 0 && r.scheduledAt > now) at = Math.min(at, r.scheduledAt);
+    }
     at = Math.min(at, soonest);
     if (soonest - this.o.readyAheadMs > now) at = Math.min(at, soonest - this.o.readyAheadMs);
     else if (this.held.size === 0 && soonest !== Infinity) this.revive(now);
@@ -495,15 +498,22 @@ export class CronScheduler {
   private onOffers(offers: Offer[]): void {
     for (const o of offers) this.held.set(idOf(o.id), o);
     this.dispatch();
+    this.warmUp();
     this.releaseUnneeded();
+  }
+
+  /** Starts the cron executor on every offering agent that has none: runs find it ready. */
+  private warmUp(): void {
+    const cmd = this.o.executorCommand;
+    if (cmd === undefined || this.held.size === 0 || !this.driver.connected) return;
+    this.warmth.warmUp(this.held, cmd, this.o.clock.now(), (offerId, task) => this.driver.launch(offerId, [task], { refuseSeconds: 0 }));
   }
 
   /** Keeps offers only while an instant is near or runs wait; declines the rest for a while. */
   private releaseUnneeded(): void {
     if (this.held.size === 0 || this.pending.length > 0) return;
     const now = this.o.clock.now();
-    let soonest = Infinity;
-    for (const t of this.nextDue.values()) soonest = Math.min(soonest, t);
+    const soonest = this.soonestLaunch(now);
     if (soonest - now <= this.o.readyAheadMs) return;
     // The revive ahead of the next instant clears this filter, so it can be long.
     const refuseSeconds = Math.min(3600, Math.max(1, (soonest - now) / 1000));
@@ -529,25 +539,25 @@ export class CronScheduler {
       const job = this.store.state.jobs[r.job];
       if (!job) { this.finish(r, 'killed', 'job deleted'); continue; }
       let placed = false;
+      // The first attempt waits for its instant in the executor; retries start at once.
+      const startAt = r.attempt === 0 ? r.scheduledAt : 0;
+      const viaExec = viaExecutor(job, this.o.executorCommand);
+      if (viaExec && startAt > now && !this.warmth.anyWarm) { waiting.push(id); continue; }
       for (const [offerId, offer] of this.held) {
-        const attrs = attributesOf(offer);
-        if (!constraintsMatch(job.constraints, offer.hostname ?? '', attrs)) continue;
+        let executorCommand = viaExec ? this.o.executorCommand : undefined;
+        if (executorCommand !== undefined && !this.warmth.isWarm(idOf(offer.agentId))) {
+          // No executor known to be up on this agent (its start takes seconds on a busy host):
+          // look for a warm agent; at the instant, a plain command task started by the agent.
+          if (startAt > now) continue;
+          executorCommand = undefined;
+        }
+        if (job.constraints.length > 0 && !constraintsMatch(job.constraints, offer.hostname ?? '', attributesOf(offer))) continue;
         if (!offerFits(offer, { cpus: job.cpus, mem: job.mem, disk: job.disk })) continue;
         r.attempt++;
-        const taskId = `${r.id}.${r.attempt}`;
+        const taskId = taskIdOf(r.id, r.attempt, r.relaunches ?? 0);
         let task: TaskInfo;
         try {
-          task = commandTask(offer, {
-            name: `cron ${job.name}`,
-            taskId,
-            command: commandOf(job, r.arguments),
-            cpus: job.cpus,
-            mem: job.mem,
-            disk: job.disk,
-            env: { ...job.env, AGORA_CRON_JOB: job.name, AGORA_CRON_RUN: r.id, AGORA_CRON_SCHEDULED_AT: iso(r.scheduledAt) },
-            uris: job.fetch.map((f) => ({ value: f.uri, executable: f.executable, extract: f.extract, cache: f.cache })),
-            labels: { 'agora.cron.job': job.name, 'agora.cron.run': r.id },
-          });
+          task = runTask(offer, job, r, { taskId, from: offer.resources ?? [], executorCommand, startAt });
         } catch (e) {
           r.attempt--;
           this.o.logger.warn(`cron: ${(e as Error).message}`);
@@ -578,7 +588,7 @@ export class CronScheduler {
     void this.store.flush().then(() => {
       for (const l of launches) {
         this.driver.launch(l.offerId, l.tasks, { refuseSeconds: 0 });
-        this.metrics.tasksLaunched += l.tasks.length;
+        this.metrics.launched(l.tasks.length);
       }
     }, (e: unknown) => {
       // Not on disk: launching now could run an instant twice after a crash. Back to pending.
@@ -607,7 +617,9 @@ export class CronScheduler {
   }
 
   private async onStatus(s: TaskStatus): Promise<void> {
+    this.warmth.observe(s);
     const taskId = idOf(s.taskId);
+    if (taskId.startsWith(WARMUP_PREFIX)) return;
     const r = this.store.state.runs[runOfTask(taskId)];
     if (!r || r.taskId !== taskId) {
       // An earlier attempt, or a run we no longer keep: make sure it does not linger.
@@ -616,17 +628,23 @@ export class CronScheduler {
     }
     const now = this.o.clock.now();
     const job = this.store.state.jobs[r.job];
+    if (TERMINAL.has(r.state)) {
+      // Back from away, reconciliation may have told us the outcome before the executor's own
+      // updates (which say when the command started) arrive: take the real start from them.
+      const started = decodeStarted(s.data);
+      if (started !== undefined && r.jitterMs === undefined && r.trigger === 'schedule' && r.attempt === 1) {
+        r.startedAt = realStart(r, s, now);
+        r.jitterMs = r.startedAt - r.scheduledAt;
+        this.metrics.observeJitter(r.jitterMs);
+        this.store.putRun(r);
+      }
+      return;
+    }
     if (s.state === TaskState.TASK_RUNNING) {
       if (r.state === 'launching') {
         r.state = 'running';
-        if (r.startedAt === undefined) {
-          r.startedAt = now;
-          if (r.trigger === 'schedule' && r.attempt === 1) {
-            r.jitterMs = now - r.scheduledAt;
-            this.metrics.observeJitter(r.jitterMs);
-          }
-        }
-        r.attemptStartedAt = now;
+        const startedAt = realStart(r, s, now);
+        this.markStarted(r, startedAt);
         if (idOf(s.agentId)) r.agentId = idOf(s.agentId);
         this.store.putRun(r);
         if (job && job.timeoutSeconds > 0) {
@@ -634,7 +652,7 @@ export class CronScheduler {
           this.timeouts.set(r.id, this.o.clock.setTimeout(() => {
             this.timeouts.delete(r.id);
             if (r.state === 'running' && r.taskId === taskId) this.killRun(r, 'timeout');
-          }, job.timeoutSeconds * 1000));
+          }, Math.max(0, job.timeoutSeconds * 1000 - (now - startedAt))));
         }
       }
       return;
@@ -643,13 +661,22 @@ export class CronScheduler {
     this.timeouts.get(r.id)?.cancel();
     this.timeouts.delete(r.id);
     if (s.exitCode !== undefined && s.exitCode !== null) r.exitCode = s.exitCode;
+    // A run we never saw running (we were away): its terminal update says when it started.
+    if (r.state === 'launching' && decodeStarted(s.data) !== undefined) this.markStarted(r, realStart(r, s, now));
     if (s.state === TaskState.TASK_FINISHED) {
-      r.startedAt ??= r.attemptStartedAt ?? now;
+      // Start unknown (reconciliation says only that it ended): not before its launch, nor,
+      // launched ahead, before its instant.
+      r.startedAt ??= Math.min(now, Math.max(r.attemptStartedAt ?? now, r.attempt === 1 ? r.scheduledAt : 0));
       this.finish(r, 'succeeded', s.message || undefined);
       return;
     }
     const neverRan = r.state === 'launching' && (s.state === TaskState.TASK_DROPPED
-      || ((s.state === TaskState.TASK_LOST || s.state === TaskState.TASK_UNKNOWN) && s.reason === TaskStatusReason.REASON_RECONCILIATION && /unknown/i.test(s.message ?? '')));
+      || ((s.state === TaskState.TASK_LOST || s.state === TaskState.TASK_UNKNOWN) && s.reason === TaskStatusReason.REASON_RECONCILIATION && /unknown/i.test(s.message ?? ''))
+      // The cron executor never came up, or died while the run waited for its instant (it
+      // starts commands only at the instant, so before it nothing ran).
+      || s.reason === TaskStatusReason.REASON_EXECUTOR_REGISTRATION_TIMEOUT
+      || s.reason === TaskStatusReason.REASON_CONTAINER_LAUNCH_FAILED
+      || (s.reason === TaskStatusReason.REASON_EXECUTOR_TERMINATED && r.attempt === 1 && now < r.scheduledAt));
     if (neverRan && !r.killReason) {
       const n = (this.launchFailures.get(r.id) ?? 0) + 1;
       this.launchFailures.set(r.id, n);
@@ -657,6 +684,7 @@ export class CronScheduler {
         // The task never existed (dropped offer, or lost before the master saw it): launch again.
         r.state = 'pending';
         r.attempt--;
+        r.relaunches = (r.relaunches ?? 0) + 1;
         r.message = `relaunching: ${taskStateName(s.state)} ${s.message ?? ''}`.trim();
         this.store.putRun(r);
         this.pending.push(r.id);
@@ -665,6 +693,10 @@ export class CronScheduler {
       }
     }
     this.launchFailures.delete(r.id);
+    if (r.killReason === 'unscheduled') {
+      this.finish(r, r.startedAt === undefined ? 'skipped' : 'killed', 'job disabled or rescheduled before the instant');
+      return;
+    }
     if (r.killReason === 'user' || r.killReason === 'replaced') {
       this.finish(r, 'killed', r.killReason === 'user' ? 'killed by user' : 'replaced by a newer run (concurrencyPolicy replace)');
       return;
@@ -676,17 +708,31 @@ export class CronScheduler {
       r.retryAt = now + job.retryDelaySeconds * 1000;
       r.message = `attempt ${r.attempt} failed (${why}); retrying`;
       this.store.putRun(r);
-      this.metrics.retries++;
+      this.metrics.retried();
       this.arm(now);
       return;
     }
     this.finish(r, 'failed', why);
   }
 
-  private killRun(r: RunRecord, reason: 'user' | 'replaced' | 'timeout'): void {
+  /** The attempt started at `startedAt`: the run's start and, for an on-time first attempt, its jitter. */
+  private markStarted(r: RunRecord, startedAt: number): void {
+    if (r.startedAt === undefined) {
+      r.startedAt = startedAt;
+      this.metrics.started();
+      if (r.trigger === 'schedule' && r.attempt === 1) {
+        r.jitterMs = startedAt - r.scheduledAt;
+        this.metrics.observeJitter(r.jitterMs);
+      }
+    }
+    r.attemptStartedAt = startedAt;
+  }
+
+  private killRun(r: RunRecord, reason: NonNullable<RunRecord['killReason']>): void {
     if (r.state === 'pending' || r.state === 'retry-wait') {
       this.pending = this.pending.filter((id) => id !== r.id);
-      this.finish(r, 'killed', reason === 'user' ? 'killed by user before it started' : 'replaced by a newer run before it started');
+      if (reason === 'unscheduled') this.finish(r, 'skipped', 'job disabled or rescheduled before the instant');
+      else this.finish(r, 'killed', reason === 'user' ? 'killed by user before it started' : 'replaced by a newer run before it started');
       return;
     }
     if (r.state !== 'launching' && r.state !== 'running') return;
@@ -705,12 +751,16 @@ export class CronScheduler {
     this.store.putRun(r);
     this.active.delete(r.id);
     this.launchFailures.delete(r.id);
-    if (state === 'succeeded') this.metrics.runsSucceeded++;
-    else if (state === 'failed') this.metrics.runsFailed++;
-    else if (state === 'killed') this.metrics.runsKilled++;
-    else this.metrics.runsSkipped++;
+    this.metrics.finished(state);
     const job = this.store.state.jobs[r.job];
     if (job && (state === 'succeeded' || (state === 'failed' && job.softError))) this.parentDone(job, r);
+    // A forbid/replace job waits for its active run to end before it launches ahead again.
+    if (job && job.concurrencyPolicy !== 'allow' && !this.soon) {
+      const next = this.nextDue.get(job.name);
+      if (next !== undefined && next - this.leadOf(job) <= now) {
+        this.soon = this.o.clock.setTimeout(() => { this.soon = undefined; this.tick(); }, 0);
+      }
+    }
   }
 
   /**
@@ -743,25 +793,4 @@ export class CronScheduler {
     if (stale.length && this.driver.connected) this.driver.reconcile(stale.map((r) => ({ taskId: r.taskId!, ...(r.agentId ? { agentId: r.agentId } : {}) })));
     this.housekeeping = this.o.clock.setTimeout(() => this.housekeep(), 5000);
   }
-}
-
-/** `job@2025-01-01T00:00:02.000Z`: the run of a job at an instant. */
-export function runId(job: string, at: number): string {
-  return `${job}@${iso(at)}`;
-}
-
-/** The run a task belongs to (task IDs are `<run id>.<attempt>`). */
-export function runOfTask(taskId: string): string {
-  const i = taskId.lastIndexOf('.');
-  return i < 0 ? taskId : taskId.slice(0, i);
-}
-
-function attributesOf(offer: Offer): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const a of offer.attributes ?? []) {
-    if (!a.name) continue;
-    if (a.text?.value !== undefined && a.text.value !== null) out[a.name] = a.text.value;
-    else if (a.scalar?.value !== undefined && a.scalar.value !== null) out[a.name] = String(a.scalar.value);
-  }
-  return out;
 }

@@ -50,8 +50,10 @@ export interface RunRecord {
   message?: string;
   /** When a retry is due (retry-wait). */
   retryAt?: number;
-  /** The kill was asked for (by a user, by `replace`) or by the timeout. */
-  killReason?: 'user' | 'replaced' | 'timeout';
+  /** The kill was asked for (by a user, by `replace`, by disabling or rescheduling the job before the instant) or by the timeout. */
+  killReason?: 'user' | 'replaced' | 'timeout' | 'unscheduled';
+  /** Tasks of this run relaunched because they never ran (their IDs get `-r<n>`). */
+  relaunches?: number;
 }
 
 export interface JobStats {

@@ -108,6 +108,11 @@ export interface ExecutorStatusUpdate {
   data?: Uint8Array;
   healthy?: boolean;
   reason?: TaskStatusReason;
+  /**
+   * Exit code of the process the task ran (128 + N for death by signal N, as shells report
+   * it), on terminal updates — what the agent's command executor reports for command tasks.
+   */
+  exitCode?: number;
 }
 
 interface CompiledOptions {
@@ -280,6 +285,7 @@ export class ExecutorDriver {
       ...(update.data !== undefined ? { data: update.data } : {}),
       ...(update.healthy !== undefined ? { healthy: update.healthy } : {}),
       ...(update.reason !== undefined ? { reason: update.reason } : {}),
+      ...(update.exitCode !== undefined ? { exitCode: update.exitCode } : {}),
     };
     this.unacked.set(uuidHex(status.uuid), status);
     this.unreported.delete(update.taskId);

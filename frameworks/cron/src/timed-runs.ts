@@ -1,0 +1,213 @@
+/**
+ * The heart of the cron executor: runs received ahead of their instant wait here and start at
+ * the instant, each as its own process group.
+ *
+ * Why: starting a run costs an offer round, a LAUNCH through master and agent, and a process
+ * start — hundreds of ms on a busy cluster. The scheduler hands the run over a lead time before
+ * its instant; everything that can be done early is done here on receipt (decode, run dir,
+ * output files opened), so at the instant only `spawn` is left. TASK_RUNNING is sent right after
+ * spawn returns (libuv reports exec success before that), so its timestamp is the real start.
+ *
+ * A run never starts before its instant: timers may fire a little early (the event loop's cached
+ * time), so the instant is checked against the wall clock and the remaining sliver is waited out
+ * with setImmediate. Runs due at one instant share one timer and are spawned in one pass.
+ *
+ * The command gets its own process group (`detached`) so a kill reaches the whole tree (a shell
+ * and its children) without touching the executor; on shutdown every group is killed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
+import path from 'node:path';
+import { TaskState, type ExecutorStatusUpdate } from '@agora/sdk';
+import { decodeRunSpec, encodeStarted, type RunSpec } from './run-spec.js';
+
+/** Options of TimedRuns. */
+export interface TimedRunsOptions {
+  /** Where run directories (cwd, stdout, stderr) are made: `<dir>/<task id>/`. */
+  dir: string;
+  /** Sends a status update (ExecutorDriver.sendStatusUpdate). */
+  report: (u: ExecutorStatusUpdate) => void;
+  /** The executor's own environment, the base of each command's. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** SIGTERM → SIGKILL grace of a kill. @default 3000 */
+  killGraceMs?: number;
+  /** Finished run directories kept (older ones are removed). @default 50 */
+  keepRunDirs?: number;
+}
+
+interface Waiting { taskId: string; spec: RunSpec; dir: string; out: number; err: number }
+interface Running { taskId: string; child: ChildProcess; killing: boolean; killTimer?: NodeJS.Timeout }
+
+/** Executor-side environment variables a command must not inherit (they name the executor). */
+const EXECUTOR_ONLY = ['AGORA_AGENT_ENDPOINT', 'AGORA_EXECUTOR_ID'];
+
+export class TimedRuns {
+  private readonly waiting = new Map<string, Waiting>();
+  /** instant → task IDs due then, with the one timer of that instant. */
+  private readonly byInstant = new Map<number, { ids: Set<string>; timer: NodeJS.Timeout | undefined }>();
+  private readonly running = new Map<string, Running>();
+  private readonly doneDirs: string[] = [];
+  private readonly env: Record<string, string>;
+  private readonly killGraceMs: number;
+  private readonly keepRunDirs: number;
+
+  constructor(private readonly o: TimedRunsOptions) {
+    const env = { ...(o.env ?? process.env) } as Record<string, string>;
+    for (const k of EXECUTOR_ONLY) delete env[k];
+    this.env = env;
+    this.killGraceMs = o.killGraceMs ?? 3000;
+    this.keepRunDirs = o.keepRunDirs ?? 50;
+    mkdirSync(o.dir, { recursive: true });
+  }
+
+  /** Runs waiting for their instant. */
+  get waitingCount(): number { return this.waiting.size; }
+  /** Runs whose process is alive. */
+  get runningCount(): number { return this.running.size; }
+
+  /** A task arrived: prepare it now, start it at its instant (at once when that has passed). */
+  launch(taskId: string, data: Uint8Array | null | undefined): void {
+    if (this.waiting.has(taskId) || this.running.has(taskId)) return; // re-delivered after a reconnect
+    let spec: RunSpec;
+    let w: Waiting;
+    try {
+      spec = decodeRunSpec(data);
+      const dir = path.join(this.o.dir, taskId.replace(/[^A-Za-z0-9_.@:-]/g, '_'));
+      mkdirSync(dir, { recursive: true });
+      const out = openSync(path.join(dir, 'stdout'), 'a');
+      let err: number;
+      try { err = openSync(path.join(dir, 'stderr'), 'a'); } catch (e) { closeSync(out); throw e; }
+      w = { taskId, spec, dir, out, err };
+    } catch (e) {
+      this.o.report({ taskId, state: TaskState.TASK_FAILED, message: `cannot prepare the run: ${(e as Error).message}` });
+      return;
+    }
+    this.waiting.set(taskId, w);
+    const slot = this.byInstant.get(spec.startAt);
+    if (slot) { slot.ids.add(taskId); return; }
+    this.byInstant.set(spec.startAt, { ids: new Set([taskId]), timer: undefined });
+    this.arm(spec.startAt);
+  }
+
+  /** Kills a run: a waiting one never starts; a running one gets SIGTERM, then SIGKILL. */
+  kill(taskId: string, graceMs = this.killGraceMs): void {
+    const w = this.waiting.get(taskId);
+    if (w) {
+      this.unwait(w);
+      this.o.report({ taskId, state: TaskState.TASK_KILLED, message: 'killed before its instant (never started)' });
+      this.retire(w.dir);
+      return;
+    }
+    const r = this.running.get(taskId);
+    if (!r || r.killing) return;
+    r.killing = true;
+    signalGroup(r.child, 'SIGTERM');
+    r.killTimer = setTimeout(() => signalGroup(r.child, 'SIGKILL'), graceMs);
+  }
+
+  /** Shutdown: waiting runs end KILLED, running process groups get SIGTERM (SIGKILL soon after). */
+  killAll(graceMs = 1000): void {
+    for (const id of [...this.waiting.keys()]) this.kill(id);
+    for (const id of [...this.running.keys()]) this.kill(id, graceMs);
+  }
+
+  /** Last resort at process exit: SIGKILL every process group still alive (synchronous). */
+  killAllNow(): void {
+    for (const r of this.running.values()) signalGroup(r.child, 'SIGKILL');
+  }
+
+  private arm(at: number): void {
+    const slot = this.byInstant.get(at);
+    if (!slot) return;
+    const wait = at - Date.now();
+    if (wait <= 0) { this.fire(at); return; }
+    // Timers can fire early by the loop's stale clock: re-check the wall clock in fire().
+    slot.timer = wait > 2 ? setTimeout(() => this.fire(at), wait) : undefined;
+    if (!slot.timer) setImmediate(() => this.fire(at));
+  }
+
+  private fire(at: number): void {
+    const slot = this.byInstant.get(at);
+    if (!slot) return;
+    if (Date.now() < at) { this.arm(at); return; }
+    this.byInstant.delete(at);
+    for (const id of slot.ids) {
+      const w = this.waiting.get(id);
+      if (!w) continue;
+      this.waiting.delete(id);
+      this.start(w);
+    }
+  }
+
+  private unwait(w: Waiting): void {
+    this.waiting.delete(w.taskId);
+    closeQuietly(w.out);
+    closeQuietly(w.err);
+    const slot = this.byInstant.get(w.spec.startAt);
+    if (!slot) return;
+    slot.ids.delete(w.taskId);
+    if (slot.ids.size === 0) {
+      if (slot.timer) clearTimeout(slot.timer);
+      this.byInstant.delete(w.spec.startAt);
+    }
+  }
+
+  private start(w: Waiting): void {
+    const { taskId, spec } = w;
+    const env = { ...this.env, ...spec.env, AGORA_TASK_ID: taskId, AGORA_SANDBOX: w.dir };
+    const argv = spec.command.shell
+      ? { file: '/bin/sh', args: ['-c', spec.command.value], argv0: undefined }
+      : { file: spec.command.value, args: (spec.command.arguments ?? []).slice(1), argv0: spec.command.arguments?.[0] };
+    let child: ChildProcess;
+    try {
+      child = spawn(argv.file, argv.args, { cwd: w.dir, env, detached: true, stdio: ['ignore', w.out, w.err], ...(argv.argv0 ? { argv0: argv.argv0 } : {}) });
+    } catch (e) {
+      this.o.report({ taskId, state: TaskState.TASK_FAILED, message: `cannot start: ${(e as Error).message}` });
+      return;
+    } finally {
+      closeQuietly(w.out);
+      closeQuietly(w.err);
+    }
+    if (child.pid === undefined) {
+      // spawn failed (ENOENT, EACCES …): the 'error' event names why.
+      child.once('error', (e) => this.o.report({ taskId, state: TaskState.TASK_FAILED, message: `cannot start ${argv.file}: ${e.message}`, exitCode: 127 }));
+      this.retire(w.dir);
+      return;
+    }
+    const startedAt = Date.now();
+    const r: Running = { taskId, child, killing: false };
+    this.running.set(taskId, r);
+    this.o.report({ taskId, state: TaskState.TASK_RUNNING, message: `started (pid ${child.pid})`, data: encodeStarted(startedAt) });
+    child.once('error', () => { /* reported through 'exit' */ });
+    child.once('exit', (code, signal) => {
+      if (r.killTimer) clearTimeout(r.killTimer);
+      // The shell may be gone while its children linger in the group: end them too.
+      signalGroup(child, 'SIGKILL');
+      this.running.delete(taskId);
+      const signo = signal ? (osConstants.signals as Record<string, number>)[signal] ?? 0 : 0;
+      const exitCode = code ?? 128 + signo;
+      const how = code !== null ? `exited with code ${code}` : `terminated by signal ${signal ?? 'unknown'}`;
+      let state: TaskState = code === 0 ? TaskState.TASK_FINISHED : TaskState.TASK_FAILED;
+      if (r.killing) state = TaskState.TASK_KILLED;
+      this.o.report({ taskId, state, message: r.killing ? `killed (${how})` : how, exitCode, data: encodeStarted(startedAt) });
+      this.retire(w.dir);
+    });
+  }
+
+  /** Keeps the latest run directories for inspection; removes older ones. */
+  private retire(dir: string): void {
+    this.doneDirs.push(dir);
+    while (this.doneDirs.length > this.keepRunDirs) void rm(this.doneDirs.shift()!, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try { process.kill(-child.pid, sig); } catch { /* the group is gone */ }
+}
+
+function closeQuietly(fd: number): void {
+  try { closeSync(fd); } catch { /* already closed */ }
+}

@@ -1,0 +1,122 @@
+/**
+ * The cron executor's core with real processes: a run handed over ahead of its instant starts
+ * at the instant and not before, reports its real start and exit code, and can be killed while
+ * it waits or while it runs (its whole process group).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TaskState, type ExecutorStatusUpdate } from '@agora/sdk';
+import { TimedRuns } from '../src/timed-runs.js';
+import { encodeRunSpec } from '../src/run-spec.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Seen extends ExecutorStatusUpdate { at: number }
+
+async function withRuns(fn: (runs: TimedRuns, seen: Seen[], dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'agora-timed-runs-'));
+  const seen: Seen[] = [];
+  const runs = new TimedRuns({ dir, report: (u) => seen.push({ ...u, at: Date.now() }), killGraceMs: 300 });
+  try {
+    await fn(runs, seen, dir);
+  } finally {
+    runs.killAllNow();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function until<T>(what: string, fn: () => T | undefined | false, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+const spec = (startAt: number, command: string, env: Record<string, string> = {}): Uint8Array =>
+  encodeRunSpec({ v: 1, run: 'job@x', startAt, command: { value: command, shell: true }, env });
+
+test('a run handed over ahead starts at its instant, not before, and reports the real start and exit code', async () => {
+  await withRuns(async (runs, seen, dir) => {
+    const out = join(dir, 'started');
+    const at = Date.now() + 700;
+    runs.launch('r1', spec(at, `date +%s%3N > ${out}; exit 4`));
+    await sleep(300);
+    assert.equal(seen.length, 0, 'nothing reported while it waits');
+    assert.equal(runs.waitingCount, 1);
+    const done = await until('r1 ended', () => seen.find((s) => s.state === TaskState.TASK_FAILED));
+    const running = seen.find((s) => s.state === TaskState.TASK_RUNNING)!;
+    assert.ok(running, 'TASK_RUNNING reported');
+    assert.ok(running.at >= at, `TASK_RUNNING ${running.at - at} ms after the instant`);
+    const started = Number((await readFile(out, 'utf8')).trim());
+    assert.ok(started >= at, `the command ran ${at - started} ms before its instant`);
+    assert.equal(done.exitCode, 4);
+    assert.match(done.message ?? '', /code 4/);
+  });
+});
+
+test('runs due at one instant all start; a past instant starts at once; env reaches the command', async () => {
+  await withRuns(async (runs, seen, dir) => {
+    const at = Date.now() + 300;
+    for (let i = 0; i < 5; i++) runs.launch(`g${i}`, spec(at, `echo "$CRON_X" > ${join(dir, `g${i}.out`)}`, { CRON_X: `v${i}` }));
+    runs.launch('late', spec(Date.now() - 5000, 'true'));
+    await until('6 finished', () => seen.filter((s) => s.state === TaskState.TASK_FINISHED).length === 6);
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await readFile(join(dir, `g${i}.out`), 'utf8')).trim(), `v${i}`);
+      assert.ok(seen.find((s) => s.taskId === `g${i}` && s.state === TaskState.TASK_RUNNING)!.at >= at);
+    }
+  });
+});
+
+test('a kill before the instant means it never starts; a kill while running ends the whole group', async () => {
+  await withRuns(async (runs, seen, dir) => {
+    const marker = join(dir, 'ran');
+    runs.launch('w', spec(Date.now() + 600, `touch ${marker}`));
+    runs.kill('w');
+    assert.equal(seen.at(-1)?.state, TaskState.TASK_KILLED);
+    await sleep(900);
+    await assert.rejects(readFile(marker), 'the killed run did not start');
+
+    // A shell with a background child: the kill reaches both (one process group).
+    const pidFile = join(dir, 'child.pid');
+    runs.launch('k', spec(0, `sleep 30 & echo $! > ${pidFile}; wait`));
+    await until('k running', () => seen.find((s) => s.taskId === 'k' && s.state === TaskState.TASK_RUNNING));
+    const childPid = Number((await until('child pid', () => { try { return textOf(pidFile); } catch { return undefined; } })).trim());
+    runs.kill('k');
+    const end = await until('k killed', () => seen.find((s) => s.taskId === 'k' && s.state === TaskState.TASK_KILLED));
+    assert.ok((end.exitCode ?? 0) >= 128, `exit code of a signalled shell: ${end.exitCode}`);
+    await until('the grandchild is gone', () => !alive(childPid), 3000);
+  });
+});
+
+test('bad task data fails that task with a message naming the field', async () => {
+  await withRuns(async (runs, seen) => {
+    runs.launch('bad', Buffer.from(JSON.stringify({ v: 1, run: 'x', startAt: -1, command: { value: 'true', shell: true }, env: {} })));
+    runs.launch('junk', Buffer.from('not json'));
+    assert.equal(seen.length, 2);
+    assert.ok(seen.every((s) => s.state === TaskState.TASK_FAILED));
+    assert.match(seen[0]!.message ?? '', /startAt/);
+    assert.match(seen[1]!.message ?? '', /not JSON/);
+  });
+});
+
+/** The file's text once it has some. */
+function textOf(file: string): string | undefined {
+  const s = readFileSync(file, 'utf8');
+  return s.trim() ? s : undefined;
+}
+/** A zombie counts as dead (nothing here reaps the orphaned grandchild). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
