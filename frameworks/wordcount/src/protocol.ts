@@ -24,7 +24,7 @@ export interface ChunkSpec {
   mtimeMs?: number;
   /** Build the frequency map (for --top). */
   freq: boolean;
-  /** Bytes per read. @default 8 MiB */
+  /** Bytes per read. @default 2 MiB */
   readBytes?: number;
   /** Test knob: sleep this long after each read (makes a chunk slow enough to kill). @default 0 */
   slowMs?: number;
