@@ -6,6 +6,7 @@
  * Run by the agent as `node …/dist/executor.js`; it needs nothing but @agora/sdk.
  */
 import { ExecutorDriver, TaskState, idOf, type TaskInfo } from '@agora/sdk';
+import { deflateRawSync } from 'node:zlib';
 import { encodeTable } from './freq.js';
 import { FATAL_PREFIX, MAX_MAP_BYTES, decodeSpec, encodeResult, type ChunkResult, type ProgressMessage } from './protocol.js';
 import { DEFAULT_READ_BYTES, SinkPool, openIfSame, readFileRange, readHttpRange, sinkCounts } from './range-read.js';
@@ -64,6 +65,10 @@ async function countTask(d: ExecutorDriver, task: TaskInfo): Promise<void> {
     if (sink.kind === 'freq') {
       map = encodeTable(sink.scanner.table);
       result.distinct = sink.scanner.table.size;
+      if (map.length > MAX_MAP_BYTES) {
+        map = deflateRawSync(map, { level: 1 });
+        result.mapEncoding = 'deflate-raw';
+      }
       if (map.length > MAX_MAP_BYTES) {
         throw Object.assign(new Error(`${FATAL_PREFIX}chunk ${spec.chunk} has ${result.distinct} distinct words (${(map.length / 2 ** 20).toFixed(1)} MiB compressed), more than a status update carries; use a smaller --chunk-size`), { fatal: true });
       }

@@ -32,7 +32,8 @@ export function makeSink(freq: boolean, readBytes: number): Sink {
  * Sinks kept for the next task of the same executor. Why: on the VMs we measured, the first
  * touch of fresh memory costs ≈5 ms per MiB (page faults through the hypervisor) — more than
  * counting a MiB — so a sink's buffers are faulted in once per process and then reused, and
- * they are small (2 × 2 MiB: reads of 2 MiB already run at page-cache copy speed).
+ * they are small (2 × 2 MiB: reads of 2 MiB already run at page-cache copy speed). A frequency
+ * scanner keeps its table's memory too (emptied, not reallocated).
  */
 export class SinkPool {
   private readonly free: Sink[] = [];
@@ -43,7 +44,7 @@ export class SinkPool {
     if (i < 0) return makeSink(freq, readBytes);
     const sink = this.free.splice(i, 1)[0]!;
     if (sink.kind === 'count') sink.counter.reset();
-    else sink.scanner = new FreqScanner();
+    else sink.scanner.reset();
     return sink;
   }
 
