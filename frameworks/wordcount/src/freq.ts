@@ -56,6 +56,12 @@ export class FreqTable {
   private arenaUsed = 0;
   /** Key id → count above the slot's part (only counts ≥ 2^30). */
   private readonly spill = new Map<string, number>();
+  /**
+   * Mixed into every slot index, different per table. Why: a map arrives in its sender's slot
+   * order, i.e. sorted by hash; inserted into a smaller table with the same slot function, keys
+   * with one home would come in runs and linear probing would turn quadratic (seconds per map).
+   */
+  private readonly seed = (Math.random() * 2 ** 32) | 0;
   size = 0;
 
   constructor(capacity = 1 << 16) {
@@ -86,10 +92,15 @@ export class FreqTable {
     this.addShort(a, b, len, n);
   }
 
+  /** The home slot of hash h. */
+  private home(h: number): number {
+    return Math.imul(h ^ this.seed, 0x9e3779b1) >>> this.shift;
+  }
+
   /** Adds `n` to the count of the key of `len` (1–8) bytes packed into a, b (`h`: its shortHash). */
   addShort(a: number, b: number, len: number, n: number, h = shortHash(a, b, len)): void {
     const slots = this.slots;
-    let i = h >>> this.shift;
+    let i = this.home(h);
     for (;;) {
       const at = i << 2;
       const l = slots[at + 2]!;
@@ -116,7 +127,7 @@ export class FreqTable {
   addLong(buf: Uint8Array, start: number, end: number, n: number, h = longHash(buf, start, end)): void {
     const len = end - start;
     const slots = this.slots;
-    let i = h >>> this.shift;
+    let i = this.home(h);
     for (;;) {
       const at = i << 2;
       const l = slots[at + 2]!;
@@ -180,9 +191,8 @@ export class FreqTable {
    */
   touch(hashes: Int32Array, n: number): number {
     const slots = this.slots;
-    const shift = this.shift;
     let sum = 0;
-    for (let k = 0; k < n; k++) sum += slots[((hashes[k]! >>> shift) << 2) + 3]!;
+    for (let k = 0; k < n; k++) sum += slots[(this.home(hashes[k]!) << 2) + 3]!;
     return sum;
   }
 
@@ -196,7 +206,7 @@ export class FreqTable {
       const len = old[k + 2]!;
       if (len === 0) continue;
       const h = len > INLINE ? old[k]! : shortHash(old[k]!, old[k + 1]!, len);
-      let i = h >>> this.shift;
+      let i = this.home(h);
       while (slots[(i << 2) + 2] !== 0) i = (i + 1) & this.mask;
       slots.set(old.subarray(k, k + 4), i << 2);
     }
