@@ -9,16 +9,18 @@
  */
 import { WHITESPACE, type Counts } from './counter.js';
 
-/** Keys up to this many bytes live inside their slot (most words): a probe reads one line. */
-const INLINE = 8;
+/** Keys up to this many bytes live inside their slot (nearly all words): a probe reads one line. */
+const INLINE = 12;
+/** The tag (low 4 bits of a slot's meta) of a key longer than INLINE bytes; 0 is an empty slot. */
+const LONG = 15;
 /** Words a scanner collects before adding them (see FreqTable.touch). */
 const BATCH = 256;
-/** A slot's count stays below this; the rest of a bigger count goes to the spill map. */
-const SPILL_UNIT = 2 ** 30;
+/** A slot's count stays below this (it shares an int with the tag); the rest goes to the spill map. */
+const SPILL_UNIT = 2 ** 27;
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 16777619;
 
-/** murmur3's finaliser: spreads the key bits over the top bits the slot index comes from. */
+/** murmur3's finaliser: spreads the key bits over the bits the slot index comes from. */
 function fmix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -27,12 +29,12 @@ function fmix(h: number): number {
   return h ^ (h >>> 16);
 }
 
-/** The hash of a short key packed into (a, b) little-endian, and its length. */
-function shortHash(a: number, b: number, len: number): number {
-  return fmix(a ^ Math.imul(b ^ len, 0x9e3779b1));
+/** The hash of a short key packed into (a, b, c) little-endian, and its length. */
+function shortHash(a: number, b: number, c: number, len: number): number {
+  return fmix(a ^ Math.imul(b ^ len, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b));
 }
 
-/** The hash of a key longer than 8 bytes: FNV-1a, finalised. */
+/** The hash of a key longer than INLINE bytes: FNV-1a, finalised. */
 function longHash(buf: Uint8Array, start: number, end: number): number {
   let h = FNV_OFFSET;
   for (let j = start; j < end; j++) h = Math.imul(h ^ buf[j]!, FNV_PRIME);
@@ -41,11 +43,12 @@ function longHash(buf: Uint8Array, start: number, end: number): number {
 
 /**
  * A growable table of byte strings → counts. One Int32Array holds four ints per slot:
- * `[a, b, len, count]` — for a key of ≤ 8 bytes, a and b are its bytes (little-endian, zero
- * padded), so a lookup compares two ints and touches one cache line; for a longer key, a is its
- * hash and b its offset in the arena of key bytes. len 0 marks an empty slot. Linear probing,
- * at most half full. Counts past 2^30 keep their low part in the slot and the rest in a small
- * map, so no count overflows (a merged map of a huge input).
+ * `[a, b, c, meta]`, meta = count << 4 | tag. For a key of ≤ 12 bytes (tag = its length), a, b
+ * and c are its bytes (little-endian, zero padded), so a lookup compares ints and touches one
+ * cache line; for a longer key (tag 15), a is its hash, b its offset in the arena of key bytes
+ * and c its length. Tag 0 marks an empty slot. Linear probing, at most half full. Counts past
+ * 2^27 keep their low part in the slot and the rest in a small map, so no count overflows (a
+ * merged map of a huge input).
  */
 export class FreqTable {
   private mask: number;
@@ -54,7 +57,7 @@ export class FreqTable {
   private slots: Int32Array;
   private arena: Uint8Array;
   private arenaUsed = 0;
-  /** Key id → count above the slot's part (only counts ≥ 2^30). */
+  /** Key id → count above the slot's part (only counts ≥ 2^27). */
   private readonly spill = new Map<string, number>();
   /**
    * Mixed into every slot index, different per table. Why: a map arrives in its sender's slot
@@ -79,17 +82,20 @@ export class FreqTable {
     this.size = 0;
   }
 
-  /** Adds `n` to the count of buf[start, end). */
+  /** Adds `n` to the count of buf[start, end) (1 ≤ length). */
   add(buf: Uint8Array, start: number, end: number, n: number): void {
     const len = end - start;
     if (len > INLINE) { this.addLong(buf, start, end, n); return; }
     let a = 0;
     let b = 0;
+    let c = 0;
     for (let j = 0; j < len; j++) {
-      if (j < 4) a |= buf[start + j]! << (j << 3);
-      else b |= buf[start + j]! << ((j - 4) << 3);
+      const byte = buf[start + j]!;
+      if (j < 4) a |= byte << (j << 3);
+      else if (j < 8) b |= byte << ((j - 4) << 3);
+      else c |= byte << ((j - 8) << 3);
     }
-    this.addShort(a, b, len, n);
+    this.addShort(a, b, c, len, n);
   }
 
   /** The home slot of hash h. */
@@ -97,25 +103,25 @@ export class FreqTable {
     return Math.imul(h ^ this.seed, 0x9e3779b1) >>> this.shift;
   }
 
-  /** Adds `n` to the count of the key of `len` (1–8) bytes packed into a, b (`h`: its shortHash). */
-  addShort(a: number, b: number, len: number, n: number, h = shortHash(a, b, len)): void {
+  /** Adds `n` to the count of the key of `len` (1–12) bytes packed into a, b, c (`h`: its shortHash). */
+  addShort(a: number, b: number, c: number, len: number, n: number, h = shortHash(a, b, c, len)): void {
     const slots = this.slots;
     let i = this.home(h);
     for (;;) {
       const at = i << 2;
-      const l = slots[at + 2]!;
-      if (l === 0) {
+      const meta = slots[at + 3]!;
+      const tag = meta & 15;
+      if (tag === 0) {
         slots[at] = a;
         slots[at + 1] = b;
-        slots[at + 2] = len;
-        slots[at + 3] = 0;
+        slots[at + 2] = c;
+        slots[at + 3] = len;
         this.bump(at, n);
         if (++this.size * 2 > this.mask) this.grow();
         return;
       }
-      if (l === len && slots[at] === a && slots[at + 1] === b) {
-        const c = slots[at + 3]! + n;
-        if (c < SPILL_UNIT) slots[at + 3] = c;
+      if (tag === len && slots[at] === a && slots[at + 1] === b && slots[at + 2] === c) {
+        if ((meta >>> 4) + n < SPILL_UNIT) slots[at + 3] = meta + (n << 4);
         else this.bump(at, n);
         return;
       }
@@ -123,23 +129,23 @@ export class FreqTable {
     }
   }
 
-  /** Adds `n` to the count of buf[start, end), a key longer than 8 bytes (`h`: its longHash). */
+  /** Adds `n` to the count of buf[start, end), a key longer than 12 bytes (`h`: its longHash). */
   addLong(buf: Uint8Array, start: number, end: number, n: number, h = longHash(buf, start, end)): void {
     const len = end - start;
     const slots = this.slots;
     let i = this.home(h);
     for (;;) {
       const at = i << 2;
-      const l = slots[at + 2]!;
-      if (l === 0) break;
-      if (l === len && slots[at] === h) {
+      const meta = slots[at + 3]!;
+      const tag = meta & 15;
+      if (tag === 0) break;
+      if (tag === LONG && slots[at] === h && slots[at + 2] === len) {
         const a = this.arena;
         const off = slots[at + 1]!;
         let j = 0;
         while (j < len && a[off + j] === buf[start + j]) j++;
         if (j === len) {
-          const c = slots[at + 3]! + n;
-          if (c < SPILL_UNIT) slots[at + 3] = c;
+          if ((meta >>> 4) + n < SPILL_UNIT) slots[at + 3] = meta + (n << 4);
           else this.bump(at, n);
           return;
         }
@@ -156,30 +162,32 @@ export class FreqTable {
     slots[at] = h;
     slots[at + 1] = this.arenaUsed;
     slots[at + 2] = len;
-    slots[at + 3] = 0;
+    slots[at + 3] = LONG;
     this.arenaUsed += len;
     this.bump(at, n);
     if (++this.size * 2 > this.mask) this.grow();
   }
 
-  /** Adds n to the count of the key at slot offset `at`, spilling what passes 2^30. */
+  /** Adds n to the count of the key at slot offset `at`, spilling what passes 2^27. */
   private bump(at: number, n: number): void {
-    const c = this.slots[at + 3]! + n;
-    if (c < SPILL_UNIT) { this.slots[at + 3] = c; return; }
+    const meta = this.slots[at + 3]!;
+    const c = (meta >>> 4) + n;
+    if (c < SPILL_UNIT) { this.slots[at + 3] = (c << 4) | (meta & 15); return; }
     const low = c % SPILL_UNIT;
     const id = this.keyId(at);
     this.spill.set(id, (this.spill.get(id) ?? 0) + (c - low));
-    this.slots[at + 3] = low;
+    this.slots[at + 3] = (low << 4) | (meta & 15);
   }
 
   /** A key's identity that survives growing: its packed bytes, or its arena offset. */
   private keyId(at: number): string {
     const s = this.slots;
-    return s[at + 2]! > INLINE ? `L${s[at + 1]}` : `${s[at]}:${s[at + 1]}:${s[at + 2]}`;
+    const tag = s[at + 3]! & 15;
+    return tag === LONG ? `L${s[at + 1]}` : `${s[at]}:${s[at + 1]}:${s[at + 2]}:${tag}`;
   }
 
   private countAt(at: number): number {
-    const c = this.slots[at + 3]!;
+    const c = this.slots[at + 3]! >>> 4;
     return this.spill.size === 0 ? c : c + (this.spill.get(this.keyId(at)) ?? 0);
   }
 
@@ -203,11 +211,11 @@ export class FreqTable {
     this.shift = 32 - Math.log2(cap);
     const slots = new Int32Array(cap * 4);
     for (let k = 0; k < old.length; k += 4) {
-      const len = old[k + 2]!;
-      if (len === 0) continue;
-      const h = len > INLINE ? old[k]! : shortHash(old[k]!, old[k + 1]!, len);
+      const tag = old[k + 3]! & 15;
+      if (tag === 0) continue;
+      const h = tag === LONG ? old[k]! : shortHash(old[k]!, old[k + 1]!, old[k + 2]!, tag);
       let i = this.home(h);
-      while (slots[(i << 2) + 2] !== 0) i = (i + 1) & this.mask;
+      while ((slots[(i << 2) + 3]! & 15) !== 0) i = (i + 1) & this.mask;
       slots.set(old.subarray(k, k + 4), i << 2);
     }
     this.slots = slots;
@@ -221,17 +229,15 @@ export class FreqTable {
     const slots = this.slots;
     const scratch = new Uint8Array(INLINE);
     for (let k = 0; k < slots.length; k += 4) {
-      const len = slots[k + 2]!;
-      if (len === 0) continue;
-      if (len > INLINE) {
+      const tag = slots[k + 3]! & 15;
+      if (tag === 0) continue;
+      if (tag === LONG) {
         const off = slots[k + 1]!;
-        each(this.arena, off, off + len, this.countAt(k));
+        each(this.arena, off, off + slots[k + 2]!, this.countAt(k));
         continue;
       }
-      const a = slots[k]!;
-      const b = slots[k + 1]!;
-      for (let j = 0; j < len; j++) scratch[j] = (j < 4 ? a >>> (j << 3) : b >>> ((j - 4) << 3)) & 0xff;
-      each(scratch, 0, len, this.countAt(k));
+      for (let j = 0; j < tag; j++) scratch[j] = (slots[k + (j >> 2)]! >>> ((j & 3) << 3)) & 0xff;
+      each(scratch, 0, tag, this.countAt(k));
     }
   }
 
@@ -252,9 +258,10 @@ export class FreqScanner {
   readonly counts: Counts = { words: 0, lines: 0, bytes: 0 };
   private partial: Uint8Array = new Uint8Array(256);
   private partialLen = 0;
-  // Words found but not yet added (see FreqTable.touch): packed key or start, length, hash.
+  // Words found but not yet added (see FreqTable.touch): packed key (or start), length, hash.
   private readonly bA = new Int32Array(BATCH);
   private readonly bB = new Int32Array(BATCH);
+  private readonly bC = new Int32Array(BATCH);
   private readonly bLen = new Int32Array(BATCH);
   private readonly bH = new Int32Array(BATCH);
   private touched = 0;
@@ -282,7 +289,7 @@ export class FreqScanner {
       this.counts.words++;
       this.partialLen = 0;
     }
-    const { bA, bB, bLen, bH } = this;
+    const { bA, bB, bC, bLen, bH } = this;
     let nb = 0;
     let words = 0;
     while (i < n) {
@@ -293,16 +300,18 @@ export class FreqScanner {
         continue;
       }
       const start = i;
-      // A word: pack its first 8 bytes while looking for its end.
+      // A word: pack its first 12 bytes while looking for its end.
       let a = c;
       let b = 0;
+      let cc = 0;
       i++;
       while (i < n) {
         const d = buf[i]!;
         if (WHITESPACE[d] === 1) break;
         const j = i - start;
         if (j < 4) a |= d << (j << 3);
-        else if (j < INLINE) b |= d << ((j - 4) << 3);
+        else if (j < 8) b |= d << ((j - 4) << 3);
+        else if (j < INLINE) cc |= d << ((j - 8) << 3);
         i++;
       }
       if (i === n) {
@@ -313,7 +322,8 @@ export class FreqScanner {
       if (len <= INLINE) {
         bA[nb] = a;
         bB[nb] = b;
-        bH[nb] = shortHash(a, b, len);
+        bC[nb] = cc;
+        bH[nb] = shortHash(a, b, cc, len);
       } else {
         bA[nb] = start;
         bH[nb] = longHash(buf, start, i);
@@ -332,11 +342,11 @@ export class FreqScanner {
 
   /** Adds the batched words (their home slots touched first, all at once). */
   private flush(buf: Uint8Array, nb: number): void {
-    const { bA, bB, bLen, bH, table } = this;
+    const { bA, bB, bC, bLen, bH, table } = this;
     this.touched += table.touch(bH, nb);
     for (let k = 0; k < nb; k++) {
       const len = bLen[k]!;
-      if (len <= INLINE) table.addShort(bA[k]!, bB[k]!, len, 1, bH[k]!);
+      if (len <= INLINE) table.addShort(bA[k]!, bB[k]!, bC[k]!, len, 1, bH[k]!);
       else table.addLong(buf, bA[k]!, bA[k]! + len, 1, bH[k]!);
     }
   }
