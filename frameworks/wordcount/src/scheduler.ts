@@ -9,6 +9,7 @@
  * launched on an idle executor of that agent when there is one (no process start per chunk),
  * else on a new executor ID. So a job pays the executor start-up (~0.2 s) once per slot.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   SchedulerDriver,
@@ -130,15 +131,35 @@ interface Chunk extends ByteRange {
   report?: ChunkReport;
 }
 
+/** How long the master keeps the framework and its tasks while the scheduler reconnects. */
+const FAILOVER_TIMEOUT_SECONDS = 20;
+
 const EXECUTOR_FILE = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './executor.ts' : './executor.js', import.meta.url));
+
+/**
+ * The one-file build of the executor (scripts/bundle-wordcount-executor.mjs, part of
+ * `npm run build`): it starts with ~20–25% less CPU than dist/executor.js and its ~200 modules.
+ * Used only while it is newer than every compiled file it was made from, so a stale bundle
+ * (sources rebuilt without it) is never run.
+ */
+function freshBundle(): string | undefined {
+  if (EXECUTOR_FILE.endsWith('.ts')) return undefined;
+  const bundle = EXECUTOR_FILE.replace(/\.js$/, '.bundle.mjs');
+  try {
+    const made = statSync(bundle).mtimeMs;
+    const { inputs } = JSON.parse(readFileSync(EXECUTOR_FILE.replace(/\.js$/, '.bundle.json'), 'utf8')) as { inputs: string[] };
+    return inputs.length > 0 && inputs.every((p) => statSync(p).mtimeMs <= made) ? bundle : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The command the agent runs for a count executor (absolute paths: it runs in the sandbox). */
 export function defaultExecutorCommand(): string {
   const q = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
-  // Compiled JS normally; from sources (unit tests under tsx) through tsx.
-  return EXECUTOR_FILE.endsWith('.ts')
-    ? `${q(process.execPath)} --import ${q(import.meta.resolve('tsx'))} ${q(EXECUTOR_FILE)}`
-    : `${q(process.execPath)} ${q(EXECUTOR_FILE)}`;
+  // The bundle, else compiled JS; from sources (unit tests under tsx) through tsx.
+  if (EXECUTOR_FILE.endsWith('.ts')) return `${q(process.execPath)} --import ${q(import.meta.resolve('tsx'))} ${q(EXECUTOR_FILE)}`;
+  return `${q(process.execPath)} ${q(freshBundle() ?? EXECUTOR_FILE)}`;
 }
 
 /** The job's plan: its chunks and where tasks fetch ranges over HTTP. */
@@ -339,7 +360,10 @@ function runJob(options: WordcountOptions, input: InputInfo, plan: Promise<Plan>
 
     const driver: SchedulerDriver = new SchedulerDriver({
       master: options.master,
-      framework: { name: 'wordcount', roles: [options.role ?? '*'], failoverTimeoutSeconds: 0 },
+      // A short failover timeout: a stream that breaks (a master too busy to heartbeat in time)
+      // is re-subscribed with the same framework and its running tasks; a job that ends tears
+      // its framework down at once (driver.stop()).
+      framework: { name: 'wordcount', roles: [options.role ?? '*'], failoverTimeoutSeconds: FAILOVER_TIMEOUT_SECONDS },
       ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
       callbacks: {
         resourceOffers(d, offers) {
@@ -399,7 +423,11 @@ function runJob(options: WordcountOptions, input: InputInfo, plan: Promise<Plan>
           idle.delete(agentId);
           for (const c of chunks) if (c.state === 'launched' && c.agentId === agentId) requeue(c, `agent ${agentId} lost`);
         },
-        error(_d, message) {
+        error(d, message) {
+          // A refused call (e.g. declining an offer the master rescinded meanwhile) leaves the
+          // stream up: launches on stale offers come back as TASK_DROPPED and are re-run. Only a
+          // refusal of the framework itself stops the driver, and the job.
+          if (d.connected) return;
           finish(new Error(`the master refused the wordcount framework: ${message}`));
         },
       },

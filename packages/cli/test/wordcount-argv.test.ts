@@ -37,11 +37,12 @@ test('the agora binary: oclif help and parse errors, fast-path errors as one lin
   const dir = mkdtempSync(join(tmpdir(), 'agora-wc-argv-'));
   const file = join(dir, 'in.txt');
   writeFileSync(file, 'a b c\n');
+  // Generous deadlines: each is a process start, on a machine that may be busy.
   const [help, zero, noMaster, missing] = await Promise.all([
-    agora(['wordcount', '--help']),
-    agora(['wordcount', file, '--chunks', '0']),
-    agora(['wordcount', file, '--master', '127.0.0.1:1', '--top', '3']),
-    agora(['wordcount', join(dir, 'missing.txt'), '--master', '127.0.0.1:1']),
+    agora(['wordcount', '--help'], {}, 120_000),
+    agora(['wordcount', file, '--chunks', '0'], {}, 120_000),
+    agora(['wordcount', file, '--master', '127.0.0.1:1', '--top', '3'], {}, 120_000),
+    agora(['wordcount', join(dir, 'missing.txt'), '--master', '127.0.0.1:1'], {}, 120_000),
   ]);
   assert.equal(help.code, 0, help.stderr);
   assert.match(help.stdout, /USAGE[\s\S]*--chunk-size[\s\S]*--top/);
