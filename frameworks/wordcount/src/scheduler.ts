@@ -67,6 +67,8 @@ export interface WordcountOptions {
   onTaskStarted?(info: { chunk: number; taskId: string; pid: number; agentId: string }): void;
   /** @default 15000 */
   connectTimeoutMs?: number;
+  /** Aborting it stops the job: the framework is torn down (its tasks killed) and the call rejects. */
+  signal?: AbortSignal;
 }
 
 export interface WordcountProgress {
@@ -433,6 +435,11 @@ function runJob(options: WordcountOptions, input: InputInfo, plan: Promise<Plan>
       },
     });
     driver.start().catch((err: Error) => finish(err));
+    if (options.signal) {
+      const onAbort = (): void => finish(new Error('interrupted; the job was stopped'));
+      if (options.signal.aborted) onAbort();
+      else options.signal.addEventListener('abort', onAbort, { once: true });
+    }
     plan.then((p) => {
       url = p.url;
       planMs = p.planMs;

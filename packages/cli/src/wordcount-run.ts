@@ -105,6 +105,11 @@ export async function runWordcountCommand(args: WordcountArgs): Promise<void> {
   await masterCheck;
 
   const bar = new Bar();
+  // Ctrl-C (or a TERM) stops the job properly: the framework is torn down, its tasks killed.
+  const interrupt = new AbortController();
+  const onSignal = (): void => interrupt.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   let result;
   try {
     result = await runWordcount({
@@ -118,10 +123,14 @@ export async function runWordcountCommand(args: WordcountArgs): Promise<void> {
       ...(args.serveHost ? { serveHost: args.serveHost } : {}),
       ...(args.advertiseHost ? { advertiseHost: args.advertiseHost } : {}),
       ...(args.json ? {} : { onProgress: (p: WordcountProgress) => bar.draw(p) }),
+      signal: interrupt.signal,
     });
   } catch (err) {
     bar.clear();
-    throw new UserError(oneLine(err));
+    throw new UserError(oneLine(err), interrupt.signal.aborted ? 130 : 1);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   bar.clear();
   // performance.now() counts from the start of the process.
