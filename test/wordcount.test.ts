@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCluster, type TestCluster } from '@agora/sdk';
 import { runWordcount, serveFile } from '@agora/wordcount';
-import { agoraRun, stopAll, tempDir } from './helpers/processes.js';
+import { agoraRun, processAlive, stopAll, tempDir } from './helpers/processes.js';
 
 let cluster: TestCluster;
 let dir: string;
@@ -88,11 +88,13 @@ test('--top 10 equals an independent frequency count (UTF-8 intact); reading ove
 test('a count task killed mid-run is re-run and the total stays exact', async () => {
   let killed = 0;
   const r = await runWordcount({
-    master: cluster.masterAddress, input: tricky, chunks: 3, readBytes: 64 << 10, slowMs: 60,
+    master: cluster.masterAddress, input: tricky, chunks: 3, readBytes: 64 << 10, slowMs: 150,
     onTaskStarted({ chunk, pid }) {
+      // The task has just started its ≥ 4 slowed reads (≥ 0.6 s): killing it now hits it
+      // mid-run even when timers run late on a busy machine.
       if (chunk === 1 && killed === 0) {
         killed = pid;
-        setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }, 150);
+        try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
       }
     },
   });
@@ -101,6 +103,24 @@ test('a count task killed mid-run is re-run and the total stays exact', async ()
   assert.equal(r.lines, independent.lines);
   assert.ok(r.chunks[1]!.attempts >= 2, `chunk 1 re-run (attempts ${r.chunks[1]!.attempts})`);
   assert.ok(r.tasksLaunched > r.chunks.length);
+});
+
+test('an aborted job tears its framework down: the call rejects and its count tasks end', async () => {
+  const abort = new AbortController();
+  const pids: number[] = [];
+  const job = runWordcount({
+    master: cluster.masterAddress, input: tricky, chunks: 2, readBytes: 16 << 10, slowMs: 200, signal: abort.signal,
+    onTaskStarted({ pid }) {
+      pids.push(pid);
+      abort.abort();
+    },
+  });
+  await assert.rejects(job, /interrupted/);
+  assert.ok(pids.length > 0);
+  // The executors go with the framework (the agent kills them on its shutdown).
+  const deadline = Date.now() + 30_000;
+  while (pids.some(processAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(pids.filter(processAlive), [], 'count executors still running');
 });
 
 test('edge inputs: empty, only whitespace, one huge word', async () => {

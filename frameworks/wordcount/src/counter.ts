@@ -93,6 +93,18 @@ export class WordCounter {
     if (bulk < len) this.carry = countScalar(this.own, from + bulk, from + len, this.carry, this.counts);
   }
 
+  /**
+   * Starts a new count, keeping the buffer: an executor reuses one counter for every task, so
+   * the buffer's pages are faulted in once per process, not once per chunk (on this VM the
+   * first touch of 16 MiB costs more than counting 64 MiB).
+   */
+  reset(): void {
+    this.counts.words = 0;
+    this.counts.lines = 0;
+    this.counts.bytes = 0;
+    this.carry = 0;
+  }
+
   /** Counts a piece given from outside (an HTTP body chunk). */
   update(piece: Uint8Array): void {
     for (let off = 0; off < piece.length; off += this.own.length) {

@@ -6,11 +6,13 @@
  * Run by the agent as `node …/dist/executor.js`; it needs nothing but @agora/sdk.
  */
 import { ExecutorDriver, TaskState, idOf, type TaskInfo } from '@agora/sdk';
+import { deflateRawSync } from 'node:zlib';
 import { encodeTable } from './freq.js';
 import { FATAL_PREFIX, MAX_MAP_BYTES, decodeSpec, encodeResult, type ChunkResult, type ProgressMessage } from './protocol.js';
-import { makeSink, openIfSame, readFileRange, readHttpRange, sinkCounts } from './range-read.js';
+import { DEFAULT_READ_BYTES, SinkPool, openIfSame, readFileRange, readHttpRange, sinkCounts } from './range-read.js';
 
 const running = new Map<string, AbortController>();
+const sinks = new SinkPool();
 const PROGRESS_EVERY_MS = 200;
 
 async function countTask(d: ExecutorDriver, task: TaskInfo): Promise<void> {
@@ -21,7 +23,7 @@ async function countTask(d: ExecutorDriver, task: TaskInfo): Promise<void> {
   try {
     const spec = decodeSpec(task.data ?? undefined);
     const t0 = performance.now();
-    const sink = makeSink(spec.freq, spec.readBytes ?? 8 << 20);
+    const sink = sinks.take(spec.freq, spec.readBytes ?? DEFAULT_READ_BYTES);
     let lastSent = 0;
     const hooks = {
       signal: abort.signal,
@@ -64,9 +66,15 @@ async function countTask(d: ExecutorDriver, task: TaskInfo): Promise<void> {
       map = encodeTable(sink.scanner.table);
       result.distinct = sink.scanner.table.size;
       if (map.length > MAX_MAP_BYTES) {
+        map = deflateRawSync(map, { level: 1 });
+        result.mapEncoding = 'deflate-raw';
+      }
+      if (map.length > MAX_MAP_BYTES) {
         throw Object.assign(new Error(`${FATAL_PREFIX}chunk ${spec.chunk} has ${result.distinct} distinct words (${(map.length / 2 ** 20).toFixed(1)} MiB compressed), more than a status update carries; use a smaller --chunk-size`), { fatal: true });
       }
     }
+    // Only a sink whose reads all completed goes back (an aborted read may still be filling it).
+    sinks.give(sink);
     d.sendStatusUpdate({ taskId, state: TaskState.TASK_FINISHED, data: encodeResult(result, map), message: `${result.words} words` });
   } catch (err) {
     if (abort.signal.aborted) {
@@ -93,4 +101,7 @@ const driver = new ExecutorDriver({
     },
   },
 });
-await driver.start();
+const started = driver.start();
+// Fault the first count sink's buffers in while the driver connects (see SinkPool).
+sinks.warm(false, DEFAULT_READ_BYTES);
+await started;

@@ -14,7 +14,7 @@ export { runWordcount, defaultExecutorCommand } from './scheduler.js';
 export type { WordcountOptions, WordcountResult, WordcountProgress, ChunkReport } from './scheduler.js';
 export { WordCounter, countBytes, isWhitespace, WHITESPACE } from './counter.js';
 export type { Counts, KernelKind } from './counter.js';
-export { FreqScanner, FreqTable, encodeTable, decodeTable, topK } from './freq.js';
+export { FreqScanner, FreqTable, encodeTable, decodeTable, mergeTable, topK, topKOfTable } from './freq.js';
 export type { TopWord } from './freq.js';
 export { splitRanges, nominalBoundaries, chunkCount, parseSize, DEFAULT_CHUNK_SIZE } from './split.js';
 export type { ByteRange, ReadAt } from './split.js';

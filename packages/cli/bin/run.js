@@ -2,10 +2,20 @@
 // The `agora` command. Commands live in packages/cli/src/commands (compiled to dist/commands).
 // Errors that escape a command (unknown command, a failure while loading) are printed as one
 // line, like the commands' own errors, instead of oclif's boxed message or a stack trace.
-import { flush, run } from '@oclif/core';
+//
+// `agora wordcount` with plainly well-formed arguments skips oclif (loading it and the command
+// set is a large part of a one-second job); for anything else — --help, a parse error — its
+// fast path declines and oclif runs as for every other command.
+const argv = process.argv.slice(2);
+if (argv[0] === 'wordcount') {
+  const { wordcountFastPath } = await import('../dist/wordcount-argv.js');
+  const code = await wordcountFastPath(argv.slice(1));
+  if (code !== undefined) process.exit(code);
+}
 
+const { flush, run } = await import('@oclif/core');
 try {
-  await run(process.argv.slice(2), import.meta.url);
+  await run(argv, import.meta.url);
   await flush();
 } catch (err) {
   const exit = err?.oclif?.exit;

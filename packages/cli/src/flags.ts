@@ -2,7 +2,7 @@
  * Flags shared by several commands, and parsers that reject bad values with a sentence.
  */
 import { Flags } from '@oclif/core';
-import { DEFAULTS, parseHostPort, resources } from '@agora/core';
+import { DEFAULTS, resources } from '@agora/core';
 
 /** `--master HOST:PORT[,HOST:PORT]`; env AGORA_MASTER. */
 export const masterFlag = Flags.string({
@@ -41,20 +41,7 @@ export const amountFlag = Flags.custom<number>({
   },
 });
 
-/** Splits and checks a list of master addresses; throws an Error naming the bad one. */
-export function parseMasters(text: string): string[] {
-  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
-  if (list.length === 0) throw new Error('--master is empty; expected HOST:PORT');
-  for (const a of list) {
-    try {
-      const { port } = parseHostPort(a);
-      if (port === 0) throw new Error(`'${a}' has port 0`);
-    } catch (err) {
-      throw new Error(`bad --master: ${(err as Error).message}`);
-    }
-  }
-  return list;
-}
+export { parseMasters } from './masters.js';
 
 /** Checks a `--resources` string with core's parser; returns it unchanged. */
 export function checkResources(text: string, flag = '--resources'): string {
