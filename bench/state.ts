@@ -37,7 +37,9 @@ let master: Proc | undefined;
 async function main(): Promise<void> {
   const port = await freePort();
   const httpPort = await freePort();
-  master = agora(['master', '--port', String(port), '--http-port', String(httpPort), '--work-dir', tempDir('agora-bench-state-')]);
+  // A long ping timeout: on a loaded machine this process (which runs the simulated agents) can
+  // stall for seconds, and agents marked unreachable would lose every task.
+  master = agora(['master', '--port', String(port), '--http-port', String(httpPort), '--agent-ping-timeout', '120', '--work-dir', tempDir('agora-bench-state-')]);
   const address = `127.0.0.1:${port}`;
   const http = `127.0.0.1:${httpPort}`;
   await waitForHealth(address);
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
   let seq = 0;
   const running = new Set<string>();
   const finished = new Set<string>();
+  const lost = new Set<string>();
   driver = new SchedulerDriver({
     master: address,
     framework: { name: 'bench-state', failoverTimeoutSeconds: 60 },
@@ -69,6 +72,7 @@ async function main(): Promise<void> {
         const id = s.taskId?.value ?? '';
         if (s.state === 3) running.add(id);
         if (s.state === 7) finished.add(id);
+        if (s.state === 9 || s.state === 11) lost.add(id);
       },
     },
   });
@@ -76,6 +80,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   while (running.size < TASKS) {
     if (performance.now() - t0 > 300_000) throw new Error(`only ${running.size} of ${TASKS} tasks running after 300 s`);
+    if (lost.size > 0) throw new Error(`${lost.size} tasks were lost (simulated agents starved past the ping timeout?)`);
     await sleep(100);
   }
   const launchSeconds = (performance.now() - t0) / 1000;
