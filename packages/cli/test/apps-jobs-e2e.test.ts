@@ -30,21 +30,20 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('app deploy, list, show and remove', { timeout: 180_000 }, async () => {
+test('app deploy, list, show and remove', { timeout: 240_000 }, async () => {
   const file = join(dir, 'web.json');
   writeFileSync(file, JSON.stringify({ id: '/shop/web', cmd: 'sleep 300', cpus: 0.1, mem: 16, instances: 2 }));
-  const deployed = await agora(['app', 'deploy', '-f', file, '--api', apps], {}, 60_000);
+  const deployed = await agora(['app', 'deploy', '-f', file, '--api', apps], {}, 120_000);
   assert.equal(deployed.code, 0, deployed.stderr);
   assert.match(deployed.stdout, /^deploying \/shop\/web \(deployment \S+, version \S+\)$/m);
   assert.match(deployed.stdout, /^deploy \/shop\/web: done in [\d.]+ s/m);
   assert.equal(deployed.stderr, '', 'no spinner when not on a terminal');
 
-  const [list, listJson, show, missing] = await Promise.all([
-    agora(['app', 'list', '--api', apps], {}, 60_000),
-    agora(['app', 'list', '--json', '--api', apps], {}, 60_000),
-    agora(['app', 'show', '/shop/web', '--json', '--api', apps], {}, 60_000),
-    agora(['app', 'show', '/nope', '--api', apps], {}, 60_000),
-  ]);
+  // One after the other: on a loaded machine, side by side they only slow each other down.
+  const list = await agora(['app', 'list', '--api', apps], {}, 120_000);
+  const listJson = await agora(['app', 'list', '--json', '--api', apps], {}, 120_000);
+  const show = await agora(['app', 'show', '/shop/web', '--json', '--api', apps], {}, 120_000);
+  const missing = await agora(['app', 'show', '/nope', '--api', apps], {}, 120_000);
   assert.equal(list.code, 0, list.stderr);
   assert.match(list.stdout, /\/shop\/web\s*│\s*2\s*│\s*2\s*│/);
   assert.deepEqual((JSON.parse(listJson.stdout) as { id: string; tasksRunning: number }[]).map((a) => [a.id, a.tasksRunning]), [['/shop/web', 2]]);
@@ -57,25 +56,23 @@ test('app deploy, list, show and remove', { timeout: 180_000 }, async () => {
   assert.match(missing.stderr, /^agora: .*\/nope/);
   assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);
 
-  const removed = await agora(['app', 'remove', '/shop/web', '--json', '--api', apps], {}, 60_000);
+  const removed = await agora(['app', 'remove', '/shop/web', '--json', '--api', apps], {}, 120_000);
   assert.equal(removed.code, 0, removed.stderr);
   assert.equal((JSON.parse(removed.stdout) as { done: boolean }).done, true);
   const left = await (await fetch(`${apps}/v2/apps`)).json() as { apps: unknown[] };
   assert.deepEqual(left.apps, []);
 });
 
-test('job add, list, run and history', { timeout: 180_000 }, async () => {
+test('job add, list, run and history', { timeout: 240_000 }, async () => {
   const file = join(dir, 'job.json');
   writeFileSync(file, JSON.stringify({ name: 'nightly', command: 'echo backed up', schedule: 'R/2099-01-01T00:00:00Z/P1D', cpus: 0.1, mem: 16 }));
-  const added = await agora(['job', 'add', '-f', file, '--api', cron], {}, 60_000);
+  const added = await agora(['job', 'add', '-f', file, '--api', cron], {}, 120_000);
   assert.equal(added.code, 0, added.stderr);
   assert.match(added.stdout, /^job nightly saved; next run 2099-01-01T00:00:00/m);
 
-  const [list, run, unknown] = await Promise.all([
-    agora(['job', 'list', '--json', '--api', cron], {}, 60_000),
-    agora(['job', 'run', 'nightly', '--json', '--api', cron], {}, 60_000),
-    agora(['job', 'run', 'no-such-job', '--api', cron], {}, 60_000),
-  ]);
+  const list = await agora(['job', 'list', '--json', '--api', cron], {}, 120_000);
+  const run = await agora(['job', 'run', 'nightly', '--json', '--api', cron], {}, 120_000);
+  const unknown = await agora(['job', 'run', 'no-such-job', '--api', cron], {}, 120_000);
   assert.equal(list.code, 0, list.stderr);
   assert.deepEqual((JSON.parse(list.stdout) as { name: string }[]).map((j) => j.name), ['nightly']);
   assert.equal(run.code, 0, run.stderr);
@@ -89,7 +86,8 @@ test('job add, list, run and history', { timeout: 180_000 }, async () => {
     return runs.some((r) => r.id === runId && ['succeeded', 'failed', 'killed', 'skipped'].includes(r.state));
   };
   while (Date.now() < deadline && !(await ended())) await new Promise((r) => setTimeout(r, 200));
-  const [h, table] = await Promise.all([agora(['job', 'history', 'nightly', '--json', '--api', cron], {}, 60_000), agora(['job', 'history', 'nightly', '--api', cron], {}, 60_000)]);
+  const h = await agora(['job', 'history', 'nightly', '--json', '--api', cron], {}, 120_000);
+  const table = await agora(['job', 'history', 'nightly', '--api', cron], {}, 120_000);
   assert.equal(h.code, 0, h.stderr);
   const runs = JSON.parse(h.stdout) as { id: string; state: string; trigger: string; exitCode: number | null }[];
   const mine = runs.find((r) => r.id === runId);
