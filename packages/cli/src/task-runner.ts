@@ -4,7 +4,7 @@
  * It subscribes with failover timeout 0, so if this process dies the master tears the framework
  * down and kills the task: the task never outlives the command that owns it.
  */
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import {
   FrameworkCapability, OperatorClient, TaskState, idOf, isTerminalState, resources, taskStateName, reasonName,
   type Offer, type TaskStatus,
@@ -114,13 +114,11 @@ class TaskRun {
 
   async run(): Promise<number> {
     const { SchedulerDriver } = this.sdk;
-    let user = 'agora';
-    try { user = userInfo().username; } catch { /* no passwd entry: keep the default */ }
     this.driver = new SchedulerDriver({
       master: this.options.masters.length === 1 ? (this.options.masters[0] as string) : this.options.masters,
       framework: {
+        // No user: the agent picks one (an unprivileged user of the task's own on a root agent).
         name: `agora task run (${this.spec.name})`,
-        user,
         hostname: hostname(),
         failoverTimeoutSeconds: 0,
         roles: [this.spec.role],
