@@ -17,6 +17,7 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A tiny HTTP server on $PORT0 answering its pid (and VERSION); FAIL=1 answers 500. */
+// A node HTTP server needs about 40 MiB and the agent enforces `mem` (cgroups): its apps ask for 96.
 const SERVER = `exec node -e "require('http').createServer((q,s)=>{s.statusCode=process.env.FAIL==='1'?500:200;s.end(process.pid+' '+(process.env.VERSION||''))}).listen(+process.env.PORT0,'127.0.0.1')"`;
 
 interface Task { id: string; host: string; ports: number[]; state: string; version: string; killReason?: string; healthCheckResults?: { alive: boolean }[] }
@@ -74,7 +75,7 @@ describe('long-running framework on a local cluster', () => {
   });
 
   const web = {
-    id: '/shop/web', cmd: SERVER, cpus: 0.1, mem: 32, instances: 5, env: { VERSION: 'v1' },
+    id: '/shop/web', cmd: SERVER, cpus: 0.5, mem: 96, instances: 5, env: { VERSION: 'v1' },
     portDefinitions: [{ port: 0, name: 'http' }],
     healthChecks: [{ protocol: 'HTTP', path: '/', portIndex: 0, gracePeriodSeconds: 5, intervalSeconds: 0.3, timeoutSeconds: 0.3, maxConsecutiveFailures: 2 }],
     upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0 },
@@ -230,7 +231,7 @@ describe('framework restart', () => {
       let p = await startProc();
       let api = client(p.base);
       const app = {
-        id: '/svc', cmd: SERVER, cpus: 0.1, mem: 16, instances: 4, portDefinitions: [{ port: 0 }],
+        id: '/svc', cmd: SERVER, cpus: 0.5, mem: 96, instances: 4, portDefinitions: [{ port: 0 }],
         healthChecks: [{ protocol: 'HTTP', gracePeriodSeconds: 5, intervalSeconds: 0.5, timeoutSeconds: 0.5 }],
         // One at a time: a multi-step deployment.
         upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 0.25 },
