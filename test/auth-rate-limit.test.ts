@@ -29,8 +29,9 @@ after(async () => {
 });
 
 test('a principal over its limit gets RESOURCE_EXHAUSTED with the limit; another principal is served meanwhile', async () => {
-  const flooder = new OperatorClient(master.address, 10_000, { credential: flood });
-  const other = new OperatorClient(master.address, 10_000, { credential: calm });
+  // Long deadlines: on a loaded machine 200 concurrent calls take a while to even be read.
+  const flooder = new OperatorClient(master.address, 30_000, { credential: flood });
+  const other = new OperatorClient(master.address, 30_000, { credential: calm });
   try {
     const storm = Array.from({ length: 200 }, () => flooder.getMetrics().then(() => 'ok', (e: grpc.ServiceError) => e));
     const served: number[] = [];
@@ -40,11 +41,10 @@ test('a principal over its limit gets RESOURCE_EXHAUSTED with the limit; another
       served.push(Date.now() - t0);
     }
     const results = await Promise.all(storm);
-    const refused = results.filter((r): r is grpc.ServiceError => r !== 'ok');
+    const refused = results.filter((r): r is grpc.ServiceError => typeof r !== 'string' && r.code === grpc.status.RESOURCE_EXHAUSTED);
     // The bucket holds 20 calls and refills at 20/s: most of the 200 must be refused.
-    assert.ok(refused.length >= 100, `only ${refused.length} of 200 calls were refused`);
+    assert.ok(refused.length >= 100, `only ${refused.length} of 200 calls were refused with RESOURCE_EXHAUSTED`);
     assert.ok(results.filter((r) => r === 'ok').length >= 20, 'calls within the limit are served');
-    assert.equal(refused[0]?.code, grpc.status.RESOURCE_EXHAUSTED);
     assert.match(refused[0]?.details ?? '', /rate limit exceeded: principal flood is limited to 20 calls\/s/);
     assert.equal(served.length, 10, 'every call of the other principal was answered');
   } finally {

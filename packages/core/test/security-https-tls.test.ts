@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { httpsServerOptions } from '../src/index.js';
+import { authenticateHttpRequest, compileServerSecurity, credentialHeader, httpsServerOptions } from '../src/index.js';
 
 function certs(dir: string): void {
   const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
@@ -18,7 +18,7 @@ function certs(dir: string): void {
   }
 }
 
-function get(port: number, opts: { ca: Buffer; cert?: Buffer; key?: Buffer }): Promise<string> {
+function get(port: number, opts: { ca: Buffer; cert?: Buffer; key?: Buffer; headers?: Record<string, string> }): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = request({ host: 'localhost', port, path: '/', ...opts, checkServerIdentity: () => undefined }, (res) => {
       let body = '';
@@ -46,6 +46,32 @@ test('httpsServerOptions: HTTPS from the cluster files; client certificates requ
       const ca = readFileSync(files.ca);
       assert.equal(await get(port, { ca, cert: readFileSync(join(dir, 'client.crt')), key: readFileSync(join(dir, 'client.key')) }), 'hello client');
       await assert.rejects(get(port, { ca }), 'no client certificate: refused');
+    } finally {
+      server.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('authenticateHttpRequest: an HTTP server authenticates like the gRPC port (client certificate or Basic secret)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'agora-https-'));
+  try {
+    certs(dir);
+    const files = { ca: join(dir, 'ca.crt'), cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
+    const sec = compileServerSecurity({ tls: files, credentials: [{ principal: 'web', secret: 'good' }] });
+    const server = createServer(httpsServerOptions(files).https, (req, res) => {
+      const v = authenticateHttpRequest(sec, req, '/state');
+      res.end('principal' in v ? `ok ${v.principal}` : `refused ${v.details}`);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const ca = readFileSync(files.ca);
+      assert.equal(await get(port, { ca, cert: readFileSync(join(dir, 'client.crt')), key: readFileSync(join(dir, 'client.key')) }), 'ok client');
+      assert.equal(await get(port, { ca, headers: { authorization: credentialHeader({ principal: 'web', secret: 'good' }) } }), 'ok web');
+      assert.equal(await get(port, { ca, headers: { authorization: credentialHeader({ principal: 'web', secret: 'bad' }) } }), 'refused principal web: wrong secret');
+      assert.match(await get(port, { ca }), /^refused no credentials/);
     } finally {
       server.close();
     }

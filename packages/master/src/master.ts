@@ -6,7 +6,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
-  AgentLinkService, OperatorService, SchedulerService, VERSION, bindServer, checkBindSafety, newId, newServer, stopServer, grpc,
+  AgentLinkService, OperatorService, SchedulerService, VERSION, authenticateHttpRequest, bindServer, checkBindSafety, newId, newServer, stopServer, grpc,
+  type Refusal,
   type MasterInfo,
 } from '@agora/core';
 import { AgentApi } from './agent-api.js';
@@ -263,6 +264,15 @@ export class Master {
    */
   get authorizer(): MasterAuthorizer {
     return this.opts.security.authorizer;
+  }
+
+  /**
+   * Authenticates an HTTP request (e.g. of the master's HTTP server) exactly as the gRPC port
+   * authenticates calls: `{ principal }` ('' when the master needs no authentication and none
+   * was given), or `{ code, details }` to refuse with (401 for UNAUTHENTICATED).
+   */
+  authenticateHttp(req: { headers: Record<string, string | string[] | undefined>; socket: unknown }, path: string): { principal: string } | Refusal {
+    return authenticateHttpRequest(this.opts.security.server, req, path);
   }
 
   /** Counters and gauges as GetMetrics reports them (for embedding and tests). */

@@ -9,7 +9,7 @@ export {
   AUTHORIZATION_KEY, PRINCIPAL_KEY,
 } from './credentials.js';
 export type { Credential } from './credentials.js';
-export { compileServerSecurity, authenticateCall, checkBindSafety } from './server-security.js';
+export { compileServerSecurity, authenticateCall, authenticateHttpRequest, checkBindSafety } from './server-security.js';
 export type { ServerSecurityOptions, CompiledServerSecurity, Refusal } from './server-security.js';
 export { clientTransport, setDefaultClientSecurity, defaultClientSecurity } from './client-security.js';
 export type { ClientSecurity } from './client-security.js';

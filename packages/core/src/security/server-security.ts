@@ -118,6 +118,30 @@ export function authenticateCall(sec: CompiledServerSecurity, method: string, md
   return unauth(`no credentials: ${sec.name} requires authentication (a principal and secret, or a client certificate signed by the cluster CA)`);
 }
 
+/**
+ * Authenticates an HTTP request (node:http / fastify `req`) the way the gRPC port
+ * authenticates calls: an `authorization: Basic …` header, or over HTTPS a client certificate
+ * signed by the CA. `path` is matched against `publicMethods`. For HTTP servers that serve
+ * next to a gRPC port (the master's HTTP API and web UI).
+ */
+export function authenticateHttpRequest(sec: CompiledServerSecurity, req: { headers: Record<string, string | string[] | undefined>; socket: unknown }, path: string): { principal: string } | Refusal {
+  const md = new grpc.Metadata();
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string') md.set(AUTHORIZATION_KEY, auth);
+  const socket = req.socket as Partial<TLSSocket> & { remoteAddress?: string };
+  let facts: ConnectionFacts = { tls: false, certPrincipal: undefined, certError: undefined };
+  if (typeof socket.getPeerCertificate === 'function') {
+    const peer = socket.getPeerCertificate() as PeerCertificate | Record<string, never>;
+    const presented = !!peer && Object.keys(peer).length > 0;
+    facts = {
+      tls: true,
+      certPrincipal: presented && socket.authorized ? cnOf((peer as PeerCertificate).subject?.CN) : undefined,
+      certError: presented && !socket.authorized ? String(socket.authorizationError ?? 'not verified') : undefined,
+    };
+  }
+  return authenticateCall(sec, path, md, facts, socket.remoteAddress);
+}
+
 /** The interceptor that authenticates every call of `server` (see the file comment). */
 function interceptorFor(sec: CompiledServerSecurity, server: () => grpc.Server): grpc.ServerInterceptor {
   return (method, call) => new grpc.ServerInterceptingCall(call, {
