@@ -31,6 +31,8 @@ export interface CliAgentOptions {
   /** Isolation (see AgentOptions): cgroups|rlimits|none|auto, dynamic users, pids, disk quota. */
   isolation?: 'auto' | 'cgroups' | 'rlimits' | 'none'; dynamicUsers?: boolean; dynamicUidRange?: string;
   taskPidsMax?: number; enforceDiskQuota?: boolean; diskWatchIntervalSeconds?: number;
+  /** Whether a framework (by principal) may run tasks as `user` (see AgentOptions.allowUser). */
+  allowUser?: (principal: string, user: string) => boolean;
   /** TLS, authentication, the agent's credential (AgentSecurityOptions; see security-flags.ts). */
   security?: Record<string, unknown>;
 }
