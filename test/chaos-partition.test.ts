@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FrameworkCapability, OperatorClient, TaskStatusReason, agora } from '@agora/core';
-import { agora as agoraProc, freePort, startAgentProcess, stopAll, tempDir, until, waitForHealth, processAlive } from './helpers/processes.js';
+import { agora as agoraProc, freePort, startAgentProcess, stopAll, dropDir, tempDir, until, waitForHealth, processAlive } from './helpers/processes.js';
 import { TestScheduler } from './helpers/scheduler.js';
 
 const schedulers: TestScheduler[] = [];
@@ -22,7 +22,7 @@ const pidOf = (dir: string, name: string): number => {
 };
 
 test('SIGSTOP an agent past the ping timeout: UNREACHABLE / LOST; SIGCONT: reconciled', { timeout: 120_000 }, async () => {
-  const dir = tempDir('agora-chaos-partition-');
+  const dir = dropDir('agora-chaos-partition-');
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   agoraProc(['master', '--port', String(port), '--work-dir', join(dir, 'master'), '--agent-ping-timeout', '3']);

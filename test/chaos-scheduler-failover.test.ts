@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OperatorClient } from '@agora/core';
-import { startProcessCluster, stopAll, tempDir, until, processAlive } from './helpers/processes.js';
+import { startProcessCluster, stopAll, dropDir, tempDir, until, processAlive } from './helpers/processes.js';
 import { TestScheduler } from './helpers/scheduler.js';
 
 const FAILOVER_S = 6;
@@ -22,7 +22,7 @@ const pidOf = (dir: string, name: string): number => {
 };
 
 test('scheduler failover: inside the timeout nothing is killed and missed updates arrive; past it the tasks are killed', { timeout: 120_000 }, async () => {
-  const dir = tempDir('agora-chaos-failover-');
+  const dir = dropDir('agora-chaos-failover-');
   const { address } = await startProcessCluster({ agents: 1, agentResources: 'cpus:2;mem:1024;disk:1000;ports:[31000-31010]', workDir: dir });
   const op = new OperatorClient(address);
   try {

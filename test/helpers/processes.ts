@@ -35,6 +35,16 @@ export function tempDir(prefix = 'agora-test-'): string {
   return dir;
 }
 
+/**
+ * A directory any task may write to (mode 1777, like /tmp): tasks run as unprivileged users of
+ * their own, so files a test wants from them (pid files) cannot go into a 0711 test directory.
+ */
+export function dropDir(prefix = 'agora-drop-'): string {
+  const dir = tempDir(prefix);
+  chmodSync(dir, 0o1777);
+  return dir;
+}
+
 const dirs: string[] = [];
 const procs: ChildProcess[] = [];
 
