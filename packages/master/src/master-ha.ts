@@ -21,6 +21,8 @@ export interface CompiledEtcdOptions {
   endpoints: string[];
   ttlSeconds: number;
   prefix: string;
+  /** Standbys revoke the lease of a leader whose port refuses connections (leader-probe.ts). */
+  fastFailover: boolean;
 }
 
 /** standby: not (yet) leader; leader: serving; deposed: was leader or gave up, serves no more. */

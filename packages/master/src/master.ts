@@ -155,6 +155,7 @@ export class Master {
       address: this.bound,
       key: `${ha.opts.prefix}leader`,
       ttlSeconds: ha.opts.ttlSeconds,
+      fastFailover: ha.opts.fastFailover,
       logger: this.opts.logger,
       onElected: () => void this.takeOver(ha),
       onLost: (reason) => this.stepDown(reason),
