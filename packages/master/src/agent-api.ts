@@ -89,7 +89,7 @@ export class AgentApi {
     }
     const agent = conn.agent as AgentEntry;
     if (agent.sink !== conn) return;
-    agent.lastSeenMs = this.m.clock.now();
+    this.m.health.heard(agent);
     switch (call.type) {
       case AgentCallType.HEARTBEAT:
         agent.lastHeartbeat = seconds(agent.lastSeenMs);
@@ -166,7 +166,7 @@ export class AgentApi {
     m.ledger.reset(id, info.resources ?? [], m.tasks.usedOn(id));
     agent.sink = conn;
     agent.active = true;
-    agent.lastSeenMs = m.clock.now();
+    m.health.heard(agent);
     agent.lastHeartbeat = seconds(agent.lastSeenMs);
     m.ledger.setActive(id, true);
     conn.agent = agent;
