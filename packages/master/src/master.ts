@@ -176,13 +176,15 @@ export class Master {
       snapshot = await this.recover();
     } catch (e) {
       ha.election?.lose(`could not load the registry from etcd: ${(e as Error).message}`);
+      ha.refuseHeld();
       return;
     }
-    if (!ha.election?.isLeader() || ha.role !== 'standby') return;
+    if (!ha.election?.isLeader() || ha.role !== 'standby') return ha.refuseHeld();
     ha.role = 'leader';
     this.info.leader = true;
     this.info.leaderAddress = this.bound;
     this.lead(snapshot);
+    ha.admitHeld();
     this.electedResolve?.();
   }
 
@@ -192,6 +194,7 @@ export class Master {
     if (!ha || ha.role === 'deposed') return;
     ha.role = 'deposed';
     this.info.leader = false;
+    ha.refuseHeld();
     const s = this.state;
     s.stopTimers();
     for (const fw of s.frameworks.values()) fw.sink?.end();
