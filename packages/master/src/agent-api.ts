@@ -127,6 +127,9 @@ export class AgentApi {
     }
     const id = given || newId('agent');
     const known = this.m.agents.get(id);
+    // A REGISTER is a sign of life: silence counts from its receipt, not from the old stream's
+    // last call (the registry write and rebuild that follow may take a while on a busy master).
+    if (known) this.m.health.heard(known);
     const info = agora.v1.AgentInfo.decode(agora.v1.AgentInfo.encode(reg?.agentInfo as AgentInfo).finish());
     info.id = agora.v1.AgentID.create({ value: id });
     const registeredTime = known?.registeredTime ?? seconds(this.m.clock.now());
