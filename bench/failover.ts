@@ -38,6 +38,8 @@ const SIZES = (process.env.BENCH_FAILOVER_SIZES ?? '1k').split(',').map((s) => s
 const PER_AGENT = Number(process.env.BENCH_FAILOVER_TASKS_PER_AGENT ?? 10);
 const TTL = Number(process.env.BENCH_ETCD_TTL ?? 5);
 const FAST = process.env.BENCH_FAST_FAILOVER !== '0';
+/** More `agora master` flags, e.g. '--agent-ping-timeout 60' so that a starved bench process's agents survive set-up. */
+const MASTER_ARGS = (process.env.BENCH_FAILOVER_MASTER_ARGS ?? '').split(/\s+/).filter(Boolean);
 const POLICIES = (process.env.BENCH_FAILOVER_POLICIES ?? 'agent').split(',').map((s) => s.trim()).filter((s): s is 'agent' | 'sdk' => s === 'agent' || s === 'sdk');
 const AGENT_RES = 'cpus:8;mem:16384;disk:100000;ports:[31000-32000]';
 const TASK_NEED = { cpus: 0.1, mem: 32 };
@@ -155,7 +157,7 @@ async function metric(op: OperatorClient, name: string): Promise<number> {
 async function runSize(agents: number, policy: 'agent' | 'sdk'): Promise<Result> {
   const tasks = agents * PER_AGENT;
   const t00 = performance.now();
-  const cluster = await startHaCluster({ masters: 3, ttlSeconds: TTL, extraArgs: FAST ? [] : ['--no-etcd-fast-failover'] });
+  const cluster = await startHaCluster({ masters: 3, ttlSeconds: TTL, extraArgs: [...(FAST ? [] : ['--no-etcd-fast-failover']), ...MASTER_ARGS] });
   live.cluster = cluster;
   const first = await waitForLeader(cluster.masters, 30_000, 50);
   const fleet = new SimFleet({ masters: cluster.masters, resources: AGENT_RES, policy });
@@ -279,7 +281,7 @@ function summary(results: Result[]): void {
 async function main(): Promise<void> {
   console.log(`Agora failover benchmark — ${machine()}`);
   console.log(`${machineLoad()} at start`);
-  console.log(`3 masters (agora master --etcd … --etcd-ttl ${TTL}), 1 etcd, simulated agents in this process (the agent's reconnect policy: 100 ms doubling to 5 s, ±20 %, reset by REGISTERED; a standby naming the leader sends the agent there at once, one naming none caps the delay at 500 ms), an SDK scheduler (failover_timeout 300 s).`);
+  console.log(`3 masters (agora master --etcd … --etcd-ttl ${TTL}${MASTER_ARGS.length ? ` ${MASTER_ARGS.join(' ')}` : ''}), 1 etcd, simulated agents in this process (the agent's reconnect policy: 100 ms doubling to 5 s, ±20 %, reset by REGISTERED; a standby naming the leader sends the agent there at once, one naming none caps the delay at 500 ms), an SDK scheduler (failover_timeout 300 s).`);
   console.log(FAST
     ? `Detection: standbys watch the leader's port; a refused connection (the process is gone) makes one revoke the dead leader's lease, so the election runs at once. Re-registration is everything after the new leader serves.`
     : `Detection is the election: the dead leader's lease runs out ≈ TTL after its last keep-alive (keep-alive every TTL/5); re-registration is everything after the new leader serves.`);

@@ -91,7 +91,7 @@ test('kill -9 the leader with the default TTL (5 s): a standby takes over within
   const standby = cs.find((c) => c !== leader)!;
   await until(async () => (await health(standby.address))?.masterInfo?.leaderAddress === leader.address, 10_000);
   // Let the standby's probe connect to the leader first (it trusts a refusal only after that).
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, 1500));
   const t0 = Date.now();
   leader.proc.kill('SIGKILL');
   const next = await leaderOf([standby], 10_000);
@@ -122,7 +122,7 @@ test('a frozen leader (SIGSTOP) is replaced, and on SIGCONT steps down and exits
   const leader = await leaderOf(cs);
   const standby = cs.find((c) => c !== leader)!;
   await until(async () => (await health(standby.address))?.masterInfo?.leaderAddress === leader.address, 10_000);
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, 1500));
   leader.proc.kill('SIGSTOP');
   const t0 = Date.now();
   await leaderOf([standby], (TTL + 5) * 1000);

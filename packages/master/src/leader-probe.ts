@@ -89,6 +89,11 @@ export class LeaderProbe {
     this.port = a.port;
   }
 
+  /** True once connected to the leader at least once (from then on a refusal is evidence). */
+  get seenAlive(): boolean {
+    return this.seen;
+  }
+
   /** Starts watching. */
   start(): void {
     this.attempt();

@@ -19,6 +19,17 @@ function listen(): Promise<{ server: Server; address: string; sockets: Set<Socke
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, address: `127.0.0.1:${(server.address() as { port: number }).port}`, sockets })));
 }
 
+/** Resolves once the probe has been connected to its leader (it trusts refusals only after that). */
+async function connected(probe: LeaderProbe): Promise<void> {
+  for (let i = 0; i < 500 && !probe.seenAlive; i++) await sleep(20);
+  assert.ok(probe.seenAlive, 'the probe connected to the leader');
+}
+
+/** The verdict, or a failure after `ms` (never a hanging test). */
+function within<T>(p: Promise<T>, ms = 15_000): Promise<T> {
+  return Promise.race([p, sleep(ms).then(() => { throw new Error(`no verdict within ${ms} ms`); })]);
+}
+
 function watch(address: string): { probe: LeaderProbe; dead: Promise<{ at: number; evidence: string }>; verdicts: () => number } {
   let n = 0;
   let resolve!: (v: { at: number; evidence: string }) => void;
@@ -35,12 +46,13 @@ function watch(address: string): { probe: LeaderProbe; dead: Promise<{ at: numbe
 test('a leader whose port goes away is declared dead at once', async () => {
   const { server, address, sockets } = await listen();
   const w = watch(address);
-  await sleep(200);
+  await connected(w.probe);
+  await sleep(100);
   assert.equal(w.verdicts(), 0, 'no verdict while the leader listens');
   const t0 = Date.now();
   server.close();
   for (const s of sockets) s.destroy();
-  const { at, evidence } = await w.dead;
+  const { at, evidence } = await within(w.dead);
   assert.ok(at - t0 < 1000, `declared dead after ${at - t0} ms`);
   assert.match(evidence, /refused/);
   await sleep(100);
@@ -50,6 +62,7 @@ test('a leader whose port goes away is declared dead at once', async () => {
 test('a live leader that drops the idle connection is not declared dead', async () => {
   const { server, address, sockets } = await listen();
   const w = watch(address);
+  await connected(w.probe);
   // The leader's server closes idle connections now and then; the probe reconnects each time.
   for (let i = 0; i < 10; i++) {
     await sleep(100);
@@ -67,13 +80,13 @@ test('a frozen leader (SIGSTOP) is not declared dead; once killed it is', { skip
   children.push(child);
   const port = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
   const w = watch(`127.0.0.1:${port}`);
-  await sleep(200);
+  await connected(w.probe);
   child.kill('SIGSTOP');
   await sleep(1500);
   assert.equal(w.verdicts(), 0, 'a frozen process is not dead');
   const t0 = Date.now();
   child.kill('SIGKILL');
-  const { at } = await w.dead;
+  const { at } = await within(w.dead);
   assert.ok(at - t0 < 1000, `declared dead ${at - t0} ms after kill -9`);
 });
 
