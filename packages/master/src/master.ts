@@ -4,6 +4,7 @@
  * AgentLink and Operator on one gRPC server, and stop cleanly.
  */
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import {
   AgentLinkService, OperatorService, SchedulerService, VERSION, bindServer, newId, newServer, stopServer, grpc,
@@ -169,6 +170,7 @@ export class Master {
   }
 
   private async takeOver(ha: MasterHa): Promise<void> {
+    const t0 = performance.now();
     let snapshot: RegistrySnapshot;
     try {
       // Read after winning: every write of the previous leader was either committed before
@@ -185,6 +187,7 @@ export class Master {
     this.info.leaderAddress = this.bound;
     this.lead(snapshot);
     ha.admitHeld();
+    this.opts.logger.info({ registry: ha.registry.lastLoad, ms: Math.round(performance.now() - t0) }, 'took over as leader');
     this.electedResolve?.();
   }
 
