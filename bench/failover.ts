@@ -8,9 +8,12 @@
  * reconnect backoff) and an SDK scheduler (failover_timeout 300 s, all three masters) that
  * launches TASKS tasks, RUNNING on the simulated agents. Then `kill -9` the leader and time:
  *
- *   detection        kill → a standby holds the election key in etcd (the dead leader's lease
- *                    expires: ≈ TTL after its last keep-alive, + etcd's expiry scan + one watch event)
- *   take-over        → the new leader serves (GetHealth leader=true): it loaded the registry from etcd
+ *   detection        kill → a standby holds the election key in etcd. With the fast path (the
+ *                    default) a standby sees the dead leader's port refuse connections and revokes
+ *                    its lease; without it (BENCH_FAST_FAILOVER=0) the lease expires ≈ TTL after
+ *                    the last keep-alive, + etcd's expiry scan + one watch event
+ *   take-over        → the new leader serves (GetHealth leader=true): it took the registry from its
+ *                    warm copy (or read it from etcd) and rebuilt its books
  *   re-registration  → the new leader counts every agent active (GetMetrics master/agents_active,
  *                    polled every 20 ms, then confirmed by GetAgents) and GetFrameworks lists the
  *                    framework connected (agents and scheduler find it by the standbys' redirects)
@@ -19,7 +22,7 @@
  *
  * Sizes: BENCH_FAILOVER_SIZES (default 1k; '1k,10k' adds 10k agents / 100k tasks); a size is a
  * number of agents ('1k', '10k', '250'), tasks = agents × BENCH_FAILOVER_TASKS_PER_AGENT (10).
- * BENCH_ETCD_TTL (default 3) is the masters' --etcd-ttl. BENCH_FAILOVER_POLICIES (default
+ * BENCH_ETCD_TTL (default 5, the masters' default) is the masters' --etcd-ttl. BENCH_FAILOVER_POLICIES (default
  * 'agent'; 'agent,sdk' adds a what-if) runs each size once per reconnect policy of the simulated
  * agents: 'agent' is what Agora's agent does; 'sdk' resets the backoff on every standby refusal
  * as the SDK scheduler does (see bench/helpers/sim-agents.ts).
@@ -33,7 +36,10 @@ import { SimFleet } from './helpers/sim-agents.js';
 
 const SIZES = (process.env.BENCH_FAILOVER_SIZES ?? '1k').split(',').map((s) => s.trim()).filter(Boolean);
 const PER_AGENT = Number(process.env.BENCH_FAILOVER_TASKS_PER_AGENT ?? 10);
-const TTL = Number(process.env.BENCH_ETCD_TTL ?? 3);
+const TTL = Number(process.env.BENCH_ETCD_TTL ?? 5);
+const FAST = process.env.BENCH_FAST_FAILOVER !== '0';
+/** More `agora master` flags, e.g. '--agent-ping-timeout 60' so that a starved bench process's agents survive set-up. */
+const MASTER_ARGS = (process.env.BENCH_FAILOVER_MASTER_ARGS ?? '').split(/\s+/).filter(Boolean);
 const POLICIES = (process.env.BENCH_FAILOVER_POLICIES ?? 'agent').split(',').map((s) => s.trim()).filter((s): s is 'agent' | 'sdk' => s === 'agent' || s === 'sdk');
 const AGENT_RES = 'cpus:8;mem:16384;disk:100000;ports:[31000-32000]';
 const TASK_NEED = { cpus: 0.1, mem: 32 };
@@ -64,6 +70,16 @@ interface Result {
 }
 
 let live: { cluster?: HaCluster; fleet?: SimFleet; driver?: SchedulerDriver } = {};
+
+/** What each master printed last (warnings and errors): printed when the bench fails. */
+function mastersSaid(): string {
+  const out: string[] = [];
+  for (const [address, p] of live.cluster?.procs ?? []) {
+    const lines = p.output().trim().split('\n').slice(-8).map((l) => `      ${l.slice(0, 300)}`);
+    out.push(`   master ${address} (${p.child.exitCode === null ? 'running' : `exited ${p.child.exitCode}`}):\n${lines.join('\n')}`);
+  }
+  return out.join('\n');
+}
 
 async function cleanup(): Promise<void> {
   const { cluster, fleet, driver } = live;
@@ -141,7 +157,7 @@ async function metric(op: OperatorClient, name: string): Promise<number> {
 async function runSize(agents: number, policy: 'agent' | 'sdk'): Promise<Result> {
   const tasks = agents * PER_AGENT;
   const t00 = performance.now();
-  const cluster = await startHaCluster({ masters: 3, ttlSeconds: TTL });
+  const cluster = await startHaCluster({ masters: 3, ttlSeconds: TTL, extraArgs: [...(FAST ? [] : ['--no-etcd-fast-failover']), ...MASTER_ARGS] });
   live.cluster = cluster;
   const first = await waitForLeader(cluster.masters, 30_000, 50);
   const fleet = new SimFleet({ masters: cluster.masters, resources: AGENT_RES, policy });
@@ -150,7 +166,11 @@ async function runSize(agents: number, policy: 'agent' | 'sdk'): Promise<Result>
   const setupMs = performance.now() - t00;
 
   const t10 = performance.now();
-  const { frameworkId, lostAfter, killedAt } = await launchAll(cluster, agents, PER_AGENT);
+  const launchLimitMs = Number(process.env.BENCH_FAILOVER_LAUNCH_LIMIT_MS ?? 120_000 + tasks * 10);
+  const { frameworkId, lostAfter, killedAt } = await Promise.race([
+    launchAll(cluster, agents, PER_AGENT),
+    sleep(launchLimitMs).then(() => { throw new Error(`the ${fmt(tasks)} tasks were not all RUNNING within ${secs(launchLimitMs)}`); }),
+  ]);
   const launchMs = performance.now() - t10;
   // Let acknowledgements settle, then check the leader knows every task.
   const op0 = new OperatorClient(first, 10_000);
@@ -228,8 +248,8 @@ function report(r: Result): void {
   const how = r.policy === 'agent' ? "agents reconnect as Agora's agent does" : "WHAT-IF: agents reset their backoff on every standby refusal, as the SDK does";
   console.log(`\n${fmt(r.agents)} simulated agents · ${fmt(r.tasks)} tasks · ${how}   (set-up ${secs(r.setupMs)}, launch ${secs(r.launchMs)})`);
   console.log(`   kill -9 → new leader serving      ${secs(r.servingMs)}`);
-  console.log(`      detection (election TTL)       ${secs(r.detectMs)}   kill → a standby holds the election key: the dead leader's lease (TTL ${TTL} s) expired`);
-  console.log(`      take-over                      ${secs(r.detectMs === undefined ? undefined : r.servingMs - r.detectMs)}   key won → GetHealth leader=true: registry loaded from etcd`);
+  console.log(`      detection                      ${secs(r.detectMs)}   kill → a standby holds the election key: ${FAST ? "a standby saw the dead leader's port refuse and revoked its lease" : `the dead leader's lease (TTL ${TTL} s) expired`}`);
+  console.log(`      take-over                      ${secs(r.detectMs === undefined ? undefined : r.servingMs - r.detectMs)}   key won → GetHealth leader=true: registry from the warm copy (or etcd), books rebuilt`);
   console.log(`   → every agent active               ${secs(r.agentsMs)}   (last REGISTERED seen by an agent ${secs(r.lastRegisteredMs)})`);
   console.log(`   → framework connected              ${secs(r.frameworkMs)}`);
   console.log(`      re-registration                ${secs(rereg)}   new leader serving → all ${fmt(r.agents)} agents and the framework back`);
@@ -241,13 +261,41 @@ function report(r: Result): void {
   console.log(`   agents' view                       ${fmt(r.fleet.refusals)} refusals by standbys, ${fmt(r.fleet.redirects)} of them naming a leader`);
 }
 
+/** Every size side by side with the anchors and targets. */
+function summary(results: Result[]): void {
+  const col = (v: string, w = 14): string => v.padStart(w);
+  const head = ['', ...results.map((r) => `${fmt(r.agents)} / ${fmt(r.tasks)}${r.policy === 'sdk' ? ' sdk' : ''}`), 'Mesos 1.5 10k/100k', 'Borg'];
+  const rows: string[][] = [
+    ['detection', ...results.map((r) => secs(r.detectMs)), '—', '—'],
+    ['take-over', ...results.map((r) => secs(r.detectMs === undefined ? undefined : r.servingMs - r.detectMs)), '—', '—'],
+    ['re-registration', ...results.map((r) => secs(Math.max(r.agentsMs, r.frameworkMs) - r.servingMs)), '—', '—'],
+    ['kill → all back', ...results.map((r) => secs(Math.max(r.agentsMs, r.frameworkMs))), '≈4.5 s', '≈10 s'],
+    ['target', ...results.map((r) => (r.agents >= 10_000 ? '≤ 5 s' : '≤ 2 s')), '', ''],
+    ['new leader RSS', ...results.map((r) => mib(r.rssAfter)), '', ''],
+  ];
+  console.log(`\nsummary (agents / tasks; fast failover ${FAST ? 'on' : 'off'}, TTL ${TTL} s)`);
+  console.log(`   ${head[0]!.padEnd(16)}${head.slice(1).map((h) => col(h, 20)).join('')}`);
+  for (const r of rows) console.log(`   ${r[0]!.padEnd(16)}${r.slice(1).map((v) => col(v, 20)).join('')}`);
+}
+
 async function main(): Promise<void> {
   console.log(`Agora failover benchmark — ${machine()}`);
   console.log(`${machineLoad()} at start`);
-  console.log(`3 masters (agora master --etcd … --etcd-ttl ${TTL}), 1 etcd, simulated agents in this process (the agent's reconnect policy: 100 ms doubling to 5 s, ±20 %, reset by REGISTERED; a standby naming the leader sends the agent there at once, one naming none caps the delay at 500 ms), an SDK scheduler (failover_timeout 300 s).`);
-  console.log(`Detection is the election: the dead leader's lease runs out ≈ TTL after its last keep-alive (keep-alive every TTL/5); re-registration is everything after the new leader serves.`);
-  for (const s of SIZES) for (const p of POLICIES) report(await runSize(parseSize(s), p));
+  console.log(`3 masters (agora master --etcd … --etcd-ttl ${TTL}${MASTER_ARGS.length ? ` ${MASTER_ARGS.join(' ')}` : ''}), 1 etcd, simulated agents in this process (the agent's reconnect policy: 100 ms doubling to 5 s, ±20 %, reset by REGISTERED; a standby naming the leader sends the agent there at once, one naming none caps the delay at 500 ms), an SDK scheduler (failover_timeout 300 s).`);
+  console.log(FAST
+    ? `Detection: standbys watch the leader's port; a refused connection (the process is gone) makes one revoke the dead leader's lease, so the election runs at once. Re-registration is everything after the new leader serves.`
+    : `Detection is the election: the dead leader's lease runs out ≈ TTL after its last keep-alive (keep-alive every TTL/5); re-registration is everything after the new leader serves.`);
+  const results: Result[] = [];
+  for (const s of SIZES) for (const p of POLICIES) {
+    const r = await runSize(parseSize(s), p);
+    results.push(r);
+    report(r);
+  }
+  summary(results);
   console.log(`\n${machineLoad()} at end`);
 }
 
-runBench('bench:failover', main, cleanup);
+runBench('bench:failover', () => main().catch((e: unknown) => {
+  if (live.cluster) console.error(mastersSaid());
+  throw e;
+}), cleanup);

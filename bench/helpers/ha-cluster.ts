@@ -25,7 +25,9 @@ export async function startHaCluster(options: { masters: number; ttlSeconds: num
     const port = await freePort();
     const address = `127.0.0.1:${port}`;
     masters.push(address);
-    procs.set(address, agora(['master', '--port', String(port), '--etcd', etcd.url, '--etcd-ttl', String(options.ttlSeconds), '--etcd-prefix', prefix, ...(options.extraArgs ?? [])]));
+    // BENCH_MASTER_NODE_OPTIONS (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof') profiles the masters only.
+    const env = process.env.BENCH_MASTER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_MASTER_NODE_OPTIONS } : {};
+    procs.set(address, agora(['master', '--port', String(port), '--etcd', etcd.url, '--etcd-ttl', String(options.ttlSeconds), '--etcd-prefix', prefix, ...(options.extraArgs ?? [])], env));
   }
   return { etcd, masters, procs, prefix, ttlSeconds: options.ttlSeconds };
 }

@@ -7,7 +7,8 @@
  *    (else go on to the next master of the list);
  *  - they reconnect with the same backoff as the agent: DEFAULTS.reconnectMinMs doubling to
  *    DEFAULTS.reconnectMaxMs with ±20 % jitter, reset by a REGISTERED; while standbys refuse,
- *    a named leader is tried at once and otherwise the delay stays capped at 500 ms;
+ *    a named leader is tried at once (the next redirect in a row waits for the backoff) and
+ *    otherwise the delay stays capped at 500 ms;
  *  - every attempt sends REGISTER with agent_info.id (once known) and every task they run, with
  *    its latest state and status uuid, and the frameworks of those tasks;
  *  - they heartbeat at the interval REGISTERED names and answer PING.
@@ -69,6 +70,8 @@ class SimAgent {
   backoffMs: number;
   next = 0;
   redirect: string | undefined;
+  /** The current attempt follows a redirect (MasterLink's `following`). */
+  following = false;
   timers = new Set<NodeJS.Timeout>();
 
   constructor(readonly index: number, readonly hostname: string, readonly address: string, min: number) {
@@ -187,6 +190,7 @@ export class SimFleet {
   private connect(a: SimAgent): void {
     if (this.stopped) return;
     let address: string;
+    a.following = a.redirect !== undefined;
     if (a.redirect) { address = a.redirect; a.redirect = undefined; }
     else { address = this.o.masters[a.next % this.o.masters.length]!; a.next++; }
     const stream = this.channel(address, a.index).connect();
@@ -297,8 +301,8 @@ export class SimFleet {
     a.registeredOn = undefined;
     this.notify();
     if (this.stopped) return;
-    const delay = Math.round(a.backoffMs * (0.8 + Math.random() * 0.4));
-    a.backoffMs = Math.min(a.backoffMs * 2, this.max);
+    const delay = a.redirect && !a.following ? 0 : Math.round(a.backoffMs * (0.8 + Math.random() * 0.4));
+    if (delay > 0) a.backoffMs = Math.min(a.backoffMs * 2, this.max);
     this.later(a, delay, () => this.connect(a));
   }
 }

@@ -24,6 +24,8 @@ export class TestScheduler {
   readonly launchedOn = new Map<string, string>();
   /** When each task was handed to the driver (ms since the epoch). */
   readonly launchedAt = new Map<string, number>();
+  /** Task name → ID of the offer it was launched on (`o-<master>-<n>`: names the master that made it). */
+  readonly launchedWith = new Map<string, string>();
   private queue: Wanted[] = [];
   private listeners = new Set<() => void>();
   /** Most tasks launched per offer (undefined: as many as fit). */
@@ -84,6 +86,7 @@ export class TestScheduler {
       tasks.push(t);
       this.launchedOn.set(w.name, offer.agentId?.value ?? '');
       this.launchedAt.set(w.name, Date.now());
+      this.launchedWith.set(w.name, offer.id?.value ?? '');
       rest = { ...rest, resources: subtractTask(rest, t.resources ?? []) };
     }
     return tasks;

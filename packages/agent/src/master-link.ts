@@ -10,8 +10,8 @@
  * Leader discovery: a standby master refuses Connect with gRPC UNAVAILABLE and the details
  * `not leader; leader is HOST:PORT` (or `not leader; no leader elected yet`). The link then goes
  * to the named leader next (even one not in the list: masters come and go), else on to the next
- * master of the list. Backoff still applies (capped low while standbys refuse), so a stale
- * redirect cannot spin.
+ * master of the list. A named leader is tried at once; if that attempt is refused too, backoff
+ * applies again (capped low while standbys refuse), so a stale redirect cannot spin.
  */
 import {
   AgentCallType,
@@ -76,6 +76,8 @@ export class MasterLink {
   private next = 0;
   /** Where to go next instead of the list's next master (a standby named the leader). */
   private redirect: string | undefined;
+  /** The current attempt follows a redirect (a second redirect in a row waits for the backoff). */
+  private following = false;
   private backoffMs: number;
   private retryTimer: TimerHandle | undefined;
   private regTimer: TimerHandle | undefined;
@@ -146,6 +148,7 @@ export class MasterLink {
   private connect(): void {
     if (this.stopped) return;
     let address: string;
+    this.following = this.redirect !== undefined;
     if (this.redirect) {
       address = this.redirect;
       this.redirect = undefined;
@@ -249,8 +252,9 @@ export class MasterLink {
     this.registeredOn = undefined;
     if (was) this.h.disconnected(reason);
     if (!retry || this.stopped) return;
-    const delay = Math.round(this.backoffMs * (0.8 + Math.random() * 0.4));
-    this.backoffMs = Math.min(this.backoffMs * 2, this.o.reconnectMaxMs);
+    // A standby named the leader and this attempt did not already follow a redirect: go now.
+    const delay = this.redirect && !this.following ? 0 : Math.round(this.backoffMs * (0.8 + Math.random() * 0.4));
+    if (delay > 0) this.backoffMs = Math.min(this.backoffMs * 2, this.o.reconnectMaxMs);
     this.o.logger.warn({ reason, retryInMs: delay }, was ? 'lost the master; reconnecting' : 'cannot register with a master; retrying');
     this.retryTimer = this.o.clock.setTimeout(() => this.connect(), delay);
   }

@@ -89,7 +89,7 @@ export class AgentApi {
     }
     const agent = conn.agent as AgentEntry;
     if (agent.sink !== conn) return;
-    agent.lastSeenMs = this.m.clock.now();
+    this.m.health.heard(agent);
     switch (call.type) {
       case AgentCallType.HEARTBEAT:
         agent.lastHeartbeat = seconds(agent.lastSeenMs);
@@ -127,6 +127,9 @@ export class AgentApi {
     }
     const id = given || newId('agent');
     const known = this.m.agents.get(id);
+    // A REGISTER is a sign of life: silence counts from its receipt, not from the old stream's
+    // last call (the registry write and rebuild that follow may take a while on a busy master).
+    if (known) this.m.health.heard(known);
     const info = agora.v1.AgentInfo.decode(agora.v1.AgentInfo.encode(reg?.agentInfo as AgentInfo).finish());
     info.id = agora.v1.AgentID.create({ value: id });
     const registeredTime = known?.registeredTime ?? seconds(this.m.clock.now());
@@ -166,7 +169,7 @@ export class AgentApi {
     m.ledger.reset(id, info.resources ?? [], m.tasks.usedOn(id));
     agent.sink = conn;
     agent.active = true;
-    agent.lastSeenMs = m.clock.now();
+    m.health.heard(agent);
     agent.lastHeartbeat = seconds(agent.lastSeenMs);
     m.ledger.setActive(id, true);
     conn.agent = agent;

@@ -21,12 +21,30 @@
  * when it cannot know; neither can we) — and partition-aware frameworks get the tasks' current
  * state. Unreachable past `agentGoneSeconds`: GONE, its partition-aware tasks TASK_GONE, the
  * registry keeps only a tombstone so that the agent is told to shut down if it comes back.
+ *
+ * Silence is timed per agent, not by a periodic sweep: every agent whose silence counts (active,
+ * or disconnected and not yet unreachable) sits in a map ordered by when it was last heard —
+ * hearing from it moves it to the end — and one timer is armed for the oldest one's deadline.
+ * The verdict is therefore due exactly `agentPingTimeout` after the last message, not up to a
+ * sweep interval later, and costs O(agents that expired), not O(agents), when it runs. So with
+ * the defaults (timeout 10 s, heartbeats every 3.3 s) an agent that dies is reported within
+ * 10 s of its last heartbeat, hence within 10 s of dying.
+ *
+ * No false alarm from the master's own stalls: time is measured from *receipt*, and a verdict
+ * first lets the event loop read what is waiting on the sockets (it runs on setImmediate, after
+ * the poll phase, not in the timer phase that precedes it). If the timer itself fired late —
+ * the master was starved of CPU or paused — the agents may have spoken meanwhile without being
+ * read, so the verdict is put off by as long as the master was away (at most one heartbeat
+ * interval): an overloaded master detects later, never wrongly.
  */
-import { AgentEventType, TaskState, TaskStatusReason, taskStateName, type TaskStatus } from '@agora/core';
+import { AgentEventType, TaskState, TaskStatusReason, taskStateName, type TaskStatus, type TimerHandle } from '@agora/core';
 import type { AgentEntry } from './agents.js';
 import type { FailureHost } from './failure-host.js';
 import type { AgentRecord } from './registry.js';
 import type { TaskRecord } from './tasks.js';
+
+/** A silence timer firing this late (ms) means the master itself was away: judge later. */
+const STALL_MS = 1000;
 
 /** What the master remembered about an agent before it re-registered. */
 export interface ReturningAgent {
@@ -43,6 +61,14 @@ export class AgentHealth {
   private readonly lostTasks = new Map<string, Set<string>>();
   /** ms since the epoch when this master started leading (recovering agents' clock). */
   private leadingSince = 0;
+  /** Agents whose silence is timed, least recently heard first (Map keeps insertion order). */
+  private readonly silence = new Map<string, AgentEntry>();
+  private timer: TimerHandle | undefined;
+  /** Clock time the armed timer is due. */
+  private due = 0;
+  /** No verdict before this (ms since the epoch): set after the master was stalled. */
+  private notBefore = 0;
+  private stopped = false;
 
   constructor(private readonly m: FailureHost) {}
 
@@ -72,18 +98,80 @@ export class AgentHealth {
     this.gone.set(rec.id, rec.goneTime ?? 0);
   }
 
-  /** Runs on every housekeeping tick: moves agents along reachable → unreachable → gone. */
+  /**
+   * The agent was heard from (registered, or any call on its stream): its silence restarts now.
+   * Called for every call an agent sends, so it is two Map operations and, rarely, a timer.
+   */
+  heard(agent: AgentEntry, now = this.m.clock.now()): void {
+    agent.lastSeenMs = now;
+    this.silence.delete(agent.id);
+    this.silence.set(agent.id, agent);
+    this.arm();
+  }
+
+  /** Stops timing (the master stopped or stepped down). */
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  /** Arms the timer for the least recently heard agent, unless one is armed (it re-arms when it fires). */
+  private arm(): void {
+    if (this.timer || this.stopped) return;
+    const first = this.silence.values().next().value as AgentEntry | undefined;
+    if (!first) return;
+    const at = Math.max(first.lastSeenMs + this.m.opts.agentPingTimeoutMs, this.notBefore);
+    this.due = at;
+    this.timer = this.m.clock.setTimeout(() => this.fired(), Math.max(0, at - this.m.clock.now()));
+  }
+
+  private fired(): void {
+    this.timer = undefined;
+    if (this.stopped) return;
+    const late = this.m.clock.now() - this.due;
+    if (late > STALL_MS) {
+      // The master was not running when the deadline passed: what the agents sent meanwhile may
+      // still be unread. Give it time to be read before judging anyone.
+      this.notBefore = this.m.clock.now() + Math.min(late, this.m.opts.agentHeartbeatIntervalSeconds * 1000);
+      this.m.log.warn({ lateMs: late }, 'agent silence check ran late (the master was busy or paused); judging after the backlog is read');
+      this.arm();
+      return;
+    }
+    // After the poll phase: heartbeats already on the sockets are read before the verdict.
+    setImmediate(() => this.expire());
+  }
+
+  /** Marks every agent silent past the ping timeout unreachable, oldest first; re-arms. */
+  private expire(): void {
+    if (this.stopped) return;
+    const now = this.m.clock.now();
+    const timeout = this.m.opts.agentPingTimeoutMs;
+    for (const agent of this.silence.values()) {
+      if (agent.unreachableSince !== undefined || agent.recovering || this.m.agents.get(agent.id) !== agent) {
+        this.silence.delete(agent.id);
+        continue;
+      }
+      const silent = now - agent.lastSeenMs;
+      if (silent < timeout || now < this.notBefore) break;
+      this.markUnreachable(agent, agent.active ? `no heartbeat for ${secs(silent)} s` : `disconnected and silent for ${secs(silent)} s`);
+    }
+    this.arm();
+  }
+
+  /**
+   * Runs on every housekeeping tick: unreachable → gone, and recovering agents that did not
+   * re-register in time. (Silence of known agents is timed per agent, above.)
+   */
   check(now: number): void {
     const o = this.m.opts;
+    if (o.agentGoneMs === 0 && this.recovering.size === 0) return;
     for (const agent of [...this.m.agents.values()]) {
-      if (agent.active) {
-        if (now - agent.lastSeenMs > o.agentPingTimeoutMs) this.markUnreachable(agent, `no heartbeat for ${secs(now - agent.lastSeenMs)} s`);
-      } else if (agent.unreachableSince !== undefined) {
+      if (agent.active) continue;
+      if (agent.unreachableSince !== undefined) {
         if (o.agentGoneMs > 0 && now - agent.unreachableSince >= o.agentGoneMs) this.markGone(agent);
       } else if (agent.recovering) {
         if (now - this.leadingSince > o.agentReregisterTimeoutMs) this.markUnreachable(agent, `did not re-register within ${secs(o.agentReregisterTimeoutMs)} s of the master's start`);
-      } else if (now - agent.lastSeenMs > o.agentPingTimeoutMs) {
-        this.markUnreachable(agent, `disconnected and silent for ${secs(now - agent.lastSeenMs)} s`);
       }
     }
   }
@@ -96,6 +184,7 @@ export class AgentHealth {
   markUnreachable(agent: AgentEntry, why: string): void {
     const m = this.m;
     if (agent.unreachableSince !== undefined) return;
+    this.silence.delete(agent.id);
     m.deactivateAgent(agent, why);
     const now = m.clock.now();
     agent.unreachableSince = now;
@@ -143,6 +232,7 @@ export class AgentHealth {
     m.agentGone(agent);
     m.tasks.dropExecutorsOf(agent.id);
     m.agents.delete(agent.id);
+    this.silence.delete(agent.id);
     m.ledger.remove(agent.id);
     this.lostTasks.delete(agent.id);
     this.recovering.delete(agent.id);

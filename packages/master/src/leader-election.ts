@@ -22,10 +22,22 @@
  * watch event, ≈ 5.5 s worst case, inside the 10 s detection budget; keep-alives every TTL/5 (1 s)
  * mean three consecutive keep-alives must fail before a healthy leader steps down on its own, so
  * one slow etcd fsync or event-loop hiccup does not cause a failover.
+ *
+ * The fast path (`fastFailover`, on by default): a leader whose *process* is gone need not be
+ * waited for. Each standby watches the leader's port directly (leader-probe.ts); when the
+ * connection is refused — nothing listens there any more: the process died — the standby
+ * revokes the dead leader's lease by its ID (the one etcd reported with the key). etcd deletes
+ * the key with the lease, every candidate's watch fires and one wins at once: a kill -9'd
+ * leader is replaced in tens of milliseconds instead of a TTL. This cannot make two leaders
+ * act: the lease revoked is the one the dead process held (a later leader's lease has another
+ * ID), and a refusal is only taken as proof when the address can be judged from here. A leader
+ * that is merely slow, frozen or partitioned is never refused (its kernel still accepts, or
+ * packets are lost): it is left to the TTL as before.
  */
 import { performance } from 'node:perf_hooks';
 import type { Etcd3, Lease, Watcher } from 'etcd3';
 import { silentLogger, type Logger } from '@agora/core';
+import { LeaderProbe, unprobeable } from './leader-probe.js';
 
 /** What a registry write must compare to prove its writer still leads. */
 export interface Fence {
@@ -45,6 +57,12 @@ export interface LeaderElectionOptions {
   key?: string;
   /** Lease TTL in whole seconds (etcd's unit; ≥ 2). @default 5 */
   ttlSeconds?: number;
+  /**
+   * Standbys watch the leader's port and revoke the lease of a leader whose process is gone
+   * (connection refused), instead of waiting for the TTL (see the file comment).
+   * @default true
+   */
+  fastFailover?: boolean;
   /** @default silent */
   logger?: Logger;
   /** Called once this candidate holds the key. */
@@ -73,6 +91,11 @@ export class LeaderElection {
   private createRevision = '';
   private lastOk = 0;
   private known = '';
+  /** Lease of the known leader's key (decimal string; '' when unknown). */
+  private knownLease = '';
+  private probe: LeaderProbe | undefined;
+  /** Times this candidate revoked a dead leader's lease (tests and logs). */
+  revokedDeadLeaders = 0;
   private watcher: Watcher | undefined;
   private timers: NodeJS.Timeout[] = [];
   private attempting = false;
@@ -176,7 +199,7 @@ export class LeaderElection {
       const current = await c.get(this.key).exec();
       const kv = current.kvs[0];
       if (kv) {
-        this.setKnown(kv.value.toString());
+        this.setKnown(kv.value.toString(), String(kv.lease));
         return;
       }
       this.setKnown('');
@@ -192,7 +215,7 @@ export class LeaderElection {
       if (!res.succeeded || this.state !== 'candidate') {
         void lease.revoke().catch(() => undefined);
         const other = res.responses[0]?.response_range?.kvs[0];
-        if (other) this.setKnown(other.value.toString());
+        if (other) this.setKnown(other.value.toString(), String(other.lease));
         return;
       }
       this.lease = lease;
@@ -200,7 +223,7 @@ export class LeaderElection {
       this.createRevision = String(res.header.revision);
       this.lastOk = sentAt;
       this.state = 'leader';
-      this.setKnown(this.opts.address);
+      this.setKnown(this.opts.address, id);
       this.log.info({ key: this.key, revision: this.createRevision, ttlSeconds: this.ttlSeconds }, 'elected leader');
       this.every(this.intervalMs, () => this.keepAlive());
       // Between keep-alives, notice staleness even with no traffic to trigger isLeader().
@@ -216,7 +239,7 @@ export class LeaderElection {
   }
 
   private onPut(address: string, lease: string): void {
-    this.setKnown(address);
+    this.setKnown(address, lease);
     if (this.state === 'leader' && lease !== this.leaseId) this.lose('the election key now belongs to another lease');
   }
 
@@ -226,10 +249,52 @@ export class LeaderElection {
     else if (this.state === 'candidate') void this.campaign();
   }
 
-  private setKnown(address: string): void {
-    if (address === this.known) return;
-    this.known = address;
-    this.opts.onLeaderChanged?.(address);
+  private setKnown(address: string, lease = ''): void {
+    const leaseChanged = lease !== this.knownLease;
+    this.knownLease = lease;
+    if (address !== this.known) {
+      this.known = address;
+      this.opts.onLeaderChanged?.(address);
+    } else if (!leaseChanged) {
+      return;
+    }
+    this.watchLeader();
+  }
+
+  // ---------------------------------------------------------------- fast path
+
+  /** (Re)starts the probe on the known leader, or stops it when there is nothing to watch. */
+  private watchLeader(): void {
+    this.probe?.stop();
+    this.probe = undefined;
+    if (this.opts.fastFailover === false || this.state !== 'candidate') return;
+    const address = this.known;
+    const lease = this.knownLease;
+    if (!address || !lease || lease === '0' || address === this.opts.address) return;
+    const why = unprobeable(address, this.opts.address);
+    if (why) {
+      this.log.debug({ leader: address, why }, 'not watching the leader directly; its lease TTL decides');
+      return;
+    }
+    const probe = new LeaderProbe({ address, onDead: (evidence) => void this.revokeDead(address, lease, evidence) });
+    this.probe = probe;
+    probe.start();
+  }
+
+  /** The leader at `address` (holding `lease`) is dead: revoke its lease so that the key goes now. */
+  private async revokeDead(address: string, lease: string, evidence: string): Promise<void> {
+    if (this.probe) this.probe = undefined;
+    if (this.state !== 'candidate' || this.known !== address || this.knownLease !== lease) return;
+    this.log.warn({ leader: address, lease, evidence }, 'the leader\'s process is gone; revoking its lease instead of waiting for the TTL');
+    try {
+      await this.opts.client.leaseClient.leaseRevoke({ ID: lease }, { deadline: Date.now() + 2000 } as never);
+      this.revokedDeadLeaders++;
+    } catch (e) {
+      // Another standby revoked it first, or etcd is away (then the TTL decides): both are fine.
+      this.log.debug({ lease, err: (e as Error).message }, 'revoking the dead leader\'s lease failed');
+    }
+    // The watch's delete event normally starts the campaign; do not depend on it.
+    if (this.state === 'candidate') void this.campaign();
   }
 
   // ---------------------------------------------------------------- leader
@@ -270,5 +335,7 @@ export class LeaderElection {
 
   private stopTimers(): void {
     for (const t of this.timers.splice(0)) clearInterval(t);
+    this.probe?.stop();
+    this.probe = undefined;
   }
 }

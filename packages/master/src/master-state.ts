@@ -119,6 +119,7 @@ export class MasterState implements FailureHost {
     this.heartbeatTimer?.cancel();
     this.preemptor?.stop();
     this.drainer.stop();
+    this.health.stop();
     for (const fw of this.frameworks.values()) fw.failoverTimer?.cancel();
     for (const o of this.offers.all()) o.timer?.cancel();
   }

@@ -4,6 +4,7 @@
  * AgentLink and Operator on one gRPC server, and stop cleanly.
  */
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import {
   AgentLinkService, OperatorService, SchedulerService, VERSION, authenticateHttpRequest, bindServer, checkBindSafety, newId, newServer, stopServer, grpc,
@@ -185,6 +186,7 @@ export class Master {
       address: this.bound,
       key: `${ha.opts.prefix}leader`,
       ttlSeconds: ha.opts.ttlSeconds,
+      fastFailover: ha.opts.fastFailover,
       logger: this.opts.logger,
       onElected: () => void this.takeOver(ha),
       onLost: (reason) => this.stepDown(reason),
@@ -198,6 +200,7 @@ export class Master {
   }
 
   private async takeOver(ha: MasterHa): Promise<void> {
+    const t0 = performance.now();
     let snapshot: RegistrySnapshot;
     try {
       // Read after winning: every write of the previous leader was either committed before
@@ -205,13 +208,16 @@ export class Master {
       snapshot = await this.recover();
     } catch (e) {
       ha.election?.lose(`could not load the registry from etcd: ${(e as Error).message}`);
+      ha.refuseHeld();
       return;
     }
-    if (!ha.election?.isLeader() || ha.role !== 'standby') return;
+    if (!ha.election?.isLeader() || ha.role !== 'standby') return ha.refuseHeld();
     ha.role = 'leader';
     this.info.leader = true;
     this.info.leaderAddress = this.bound;
     this.lead(snapshot);
+    ha.admitHeld();
+    this.opts.logger.info({ registry: ha.registry.lastLoad, ms: Math.round(performance.now() - t0) }, 'took over as leader');
     this.electedResolve?.();
   }
 
@@ -221,6 +227,7 @@ export class Master {
     if (!ha || ha.role === 'deposed') return;
     ha.role = 'deposed';
     this.info.leader = false;
+    ha.refuseHeld();
     const s = this.state;
     s.stopTimers();
     for (const fw of s.frameworks.values()) fw.sink?.end();

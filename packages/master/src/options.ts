@@ -94,6 +94,12 @@ export interface MasterOptions {
   /** Prefix of every key this master uses in etcd (several clusters can share one etcd). @default '/agora/' */
   etcdPrefix?: string;
   /**
+   * Standbys watch the leader's port and, when it refuses connections (the leader's process is
+   * gone), revoke its lease at once instead of waiting for the TTL. Turn off only where a
+   * firewall may answer a live leader's port with TCP resets. @default true
+   */
+  etcdFastFailover?: boolean;
+  /**
    * Called once when this master, having been elected, lost leadership (or could not take
    * over) and stopped serving. A deposed master never serves again: the CLI exits non-zero so
    * that a supervisor starts a fresh candidate, as Mesos masters do.
@@ -228,5 +234,5 @@ function compileEtcd(o: MasterOptions): CompiledEtcdOptions | undefined {
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 2) throw new Error(`master option etcdTtlSeconds must be a whole number ≥ 2, got ${String(o.etcdTtlSeconds)}`);
   let prefix = o.etcdPrefix ?? '/agora/';
   if (!prefix.endsWith('/')) prefix += '/';
-  return { endpoints, ttlSeconds, prefix };
+  return { endpoints, ttlSeconds, prefix, fastFailover: o.etcdFastFailover !== false };
 }

@@ -17,12 +17,20 @@
  * calls queue; the next transaction carries all of them (up to `maxTxnOps` operations, etcd's
  * `--max-txn-ops`, 128 by default), so 1,000 agents registering at once cost a few round trips.
  * Each caller's batch always lands in a single transaction: all-or-nothing per caller.
+ *
+ * Warm standby (`follow()`): a standby keeps a decoded copy of the registry in step with etcd —
+ * one read at start, then a watch — so that a take-over reads nothing from etcd and decodes
+ * nothing. The copy is provably complete when used: the watch covers the election key too, and
+ * etcd delivers a watch's events in revision order, so once the follower has seen this master's
+ * own election key created (revision R) it has seen every registry write before R; writes after
+ * R can only be this master's own (the fence). If the follower cannot vouch for that in time
+ * (watch broken, etcd slow), `load()` reads everything as before.
  */
-import type { Etcd3, IOperation } from 'etcd3';
+import type { Etcd3, IOperation, IKeyValue, Watcher } from 'etcd3';
 import { Range } from 'etcd3';
 import { agora, type Resource } from '@agora/core';
 import type { Fence } from './leader-election.js';
-import { agentExtras, type AgentRecord, type FrameworkRecord, type Registry, type RegistryOperation, type RegistrySnapshot, type RoleRecord } from './registry.js';
+import { agentExtras, RegistryState, type AgentRecord, type FrameworkRecord, type Registry, type RegistryOperation, type RegistrySnapshot, type RoleRecord } from './registry.js';
 import { GroupCommit } from './group-commit.js';
 
 /** Options of an EtcdRegistry. */
@@ -41,6 +49,20 @@ export interface EtcdRegistryOptions {
   maxTxnOps?: number;
   /** Keys per page when loading. @default 1000 */
   pageSize?: number;
+}
+
+/** How long `load()` waits for the warm copy to reach the election revision before reading etcd. */
+const FOLLOWER_CATCH_UP_MS = 2000;
+
+/** A standby's warm copy of the registry (see the file comment). */
+interface Follower {
+  state: RegistryState;
+  /** Highest etcd revision applied (every event of the watched range up to it is in `state`). */
+  revision: number;
+  watcher: Watcher | undefined;
+  /** Set when the copy can no longer be trusted (decode error, watch error). */
+  broken: string | undefined;
+  waiters: Set<() => void>;
 }
 
 /** The error `apply()` rejects with when this master may no longer write. */
@@ -68,6 +90,9 @@ export class EtcdRegistry implements Registry {
   private readonly commits: GroupCommit;
   /** Transactions committed so far (tests check group commit with it). */
   writes = 0;
+  /** How the last `load()` got its data: 'etcd' (read everything) or 'warm' (the follower's copy). */
+  lastLoad: 'etcd' | 'warm' | undefined;
+  private follower: Follower | undefined;
 
   constructor(private readonly client: Etcd3, private readonly opts: EtcdRegistryOptions = {}) {
     this.prefix = opts.prefix ?? '/agora/registry/';
@@ -82,8 +107,124 @@ export class EtcdRegistry implements Registry {
     }, this.maxTxnOps);
   }
 
-  /** Reads every record, page by page, all at one etcd revision (a consistent snapshot). */
+  /**
+   * The registry as of now. With a warm copy (`follow()`) that has seen this master's election
+   * (the fence's create revision), that copy, without reading etcd; otherwise every record read
+   * from etcd. Either way following stops: from here on this master writes the registry.
+   */
   async load(): Promise<RegistrySnapshot> {
+    const f = this.follower;
+    const need = Number(this.opts.fence?.()?.createRevision ?? Number.NaN);
+    if (f && Number.isFinite(need) && (await this.reached(f, need, FOLLOWER_CATCH_UP_MS))) {
+      this.unfollow();
+      this.lastLoad = 'warm';
+      return f.state.snapshot();
+    }
+    this.unfollow();
+    this.lastLoad = 'etcd';
+    return (await this.readAll()).snapshot;
+  }
+
+  /**
+   * Keeps a decoded copy of the registry in step with etcd until `load()` or `close()`.
+   * `watchPrefix` must cover both the registry prefix and the election key (the cluster's
+   * prefix). Resolves once the copy is loaded and the watch is open; on failure the copy is
+   * simply not used (load() reads etcd).
+   */
+  async follow(watchPrefix: string): Promise<void> {
+    if (this.follower || !this.prefix.startsWith(watchPrefix)) return;
+    const f: Follower = { state: new RegistryState(), revision: 0, watcher: undefined, broken: 'loading', waiters: new Set() };
+    this.follower = f;
+    let watcher: Watcher;
+    try {
+      const { snapshot, revision } = await this.readAll();
+      if (this.follower !== f) return;
+      f.state = RegistryState.from(snapshot);
+      f.revision = revision;
+      watcher = await this.client.watch().prefix(watchPrefix).startRevision(String(revision + 1)).create();
+    } catch (e) {
+      f.broken = `could not start following: ${(e as Error).message}`;
+      this.wake(f);
+      throw e;
+    }
+    if (this.follower !== f) {
+      void watcher.cancel().catch(() => undefined);
+      return;
+    }
+    f.watcher = watcher;
+    f.broken = undefined;
+    watcher.on('put', (kv: IKeyValue) => this.followed(f, kv, false));
+    watcher.on('delete', (kv: IKeyValue) => this.followed(f, kv, true));
+    // etcd3 resumes a disconnected watch from the last revision it saw; an error is final
+    // (e.g. the revisions it needs were compacted): the copy is then not trusted.
+    watcher.on('error', (e: Error) => { f.broken = `watch failed: ${e.message}`; this.wake(f); });
+  }
+
+  private followed(f: Follower, kv: IKeyValue, deleted: boolean): void {
+    if (f.broken) return;
+    const key = kv.key.toString();
+    try {
+      if (key.startsWith(this.prefix)) this.applyKv(f.state, key, deleted ? undefined : kv.value.toString());
+    } catch (e) {
+      f.broken = (e as Error).message;
+    }
+    const rev = Number(kv.mod_revision);
+    if (rev > f.revision) f.revision = rev;
+    this.wake(f);
+  }
+
+  private wake(f: Follower): void {
+    for (const w of [...f.waiters]) w();
+  }
+
+  /** Resolves true once the copy has applied revision `rev`, false if broken or after `ms`. */
+  private reached(f: Follower, rev: number, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (f.broken && f.broken !== 'loading') return done(false);
+        if (!f.broken && f.revision >= rev) done(true);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      const done = (ok: boolean): void => { clearTimeout(timer); f.waiters.delete(check); resolve(ok); };
+      f.waiters.add(check);
+      check();
+    });
+  }
+
+  private unfollow(): void {
+    const f = this.follower;
+    this.follower = undefined;
+    if (!f) return;
+    f.broken ??= 'stopped';
+    this.wake(f);
+    void f.watcher?.cancel().catch(() => undefined);
+  }
+
+  /** One key of the registry into a keyed copy: `value` undefined for a deletion. */
+  private applyKv(state: RegistryState, key: string, value: string | undefined): void {
+    const rest = key.slice(this.prefix.length);
+    const slash = rest.indexOf('/');
+    const kind = rest.slice(0, slash + 1);
+    const id = rest.slice(slash + 1);
+    if (value === undefined) {
+      if (kind === 'frameworks/') state.frameworks.delete(id);
+      else if (kind === 'agents/') state.agents.delete(id);
+      else if (kind === 'roles/') state.roles.delete(id);
+      else if (kind === 'reservations/') state.reservations.delete(id);
+      return;
+    }
+    const one: RegistrySnapshot = { frameworks: [], agents: [], roles: [], reservations: [] };
+    this.decode(key, value, one);
+    state.apply([
+      ...one.frameworks.map((framework) => ({ type: 'putFramework' as const, framework })),
+      ...one.agents.map((agent) => ({ type: 'putAgent' as const, agent })),
+      ...(one.roles ?? []).map((role) => ({ type: 'putRole' as const, role })),
+      ...(one.reservations ?? []).map((reservations) => ({ type: 'putReservations' as const, reservations })),
+    ]);
+  }
+
+  /** Reads every record, page by page, all at one etcd revision (a consistent snapshot). */
+  private async readAll(): Promise<{ snapshot: RegistrySnapshot; revision: number }> {
     const snapshot: RegistrySnapshot = { frameworks: [], agents: [], roles: [], reservations: [] };
     const end = Range.prefix(this.prefix).end;
     let start: Buffer = Buffer.from(this.prefix);
@@ -97,7 +238,7 @@ export class EtcdRegistry implements Registry {
       if (!res.more || res.kvs.length === 0) break;
       start = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
     }
-    return snapshot;
+    return { snapshot, revision: Number(revision) };
   }
 
   apply(ops: RegistryOperation[]): Promise<void> {
@@ -108,6 +249,7 @@ export class EtcdRegistry implements Registry {
   }
 
   close(): Promise<void> {
+    this.unfollow();
     return this.commits.idle();
   }
 

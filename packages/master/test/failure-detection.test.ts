@@ -326,3 +326,40 @@ describe('drain (fake clock)', () => {
     }
   });
 });
+
+describe('silence timed per agent (fake clock)', () => {
+  test('an agent is unreachable at its own deadline, ping timeout after it was last heard, without waiting for a sweep', async () => {
+    const clock = new FakeClock(Date.now());
+    // No housekeeping tick for a minute: only the per-agent deadline can notice the silence.
+    const { master, op } = await boot(clock, { allocationIntervalMs: 60_000 });
+    const quiet = new TestAgent(master.address);
+    const chatty = new TestAgent(master.address);
+    try {
+      const quietId = await quiet.register(RES, {}, undefined, clock);
+      await chatty.register(RES, {}, undefined, clock);
+      const active = async (id: string): Promise<boolean> => (await op.getAgents()).agents.find((a) => a.agentInfo?.id?.value === id)?.active ?? false;
+      // 9.9 s of silence for one, heartbeats from the other.
+      for (let t = 0; t < 9900; t += 900) {
+        chatty.send({ type: 2 });
+        await sleep(5);
+        clock.advance(Math.min(900, 9900 - t));
+      }
+      await sleep(10);
+      assert.equal(await active(quietId), true, 'not before the ping timeout');
+      clock.advance(150);
+      let gone = false;
+      for (let i = 0; i < 100 && !gone; i++) {
+        await sleep(20);
+        gone = !(await active(quietId));
+      }
+      assert.ok(gone, 'unreachable just past its deadline');
+      const chattyAgent = (await op.getAgents()).agents.find((a) => a.agentInfo?.id?.value !== quietId);
+      assert.equal(chattyAgent?.active, true, 'the agent that heartbeats stays active');
+    } finally {
+      quiet.close();
+      chatty.close();
+      op.close();
+      await master.stop();
+    }
+  });
+});

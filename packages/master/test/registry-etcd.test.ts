@@ -117,3 +117,48 @@ test('fencing: a deposed leader cannot write, even with its old fence', { skip }
   await a.close();
   await b.close();
 });
+
+test('warm standby: a follower loads what the leader wrote up to its own election, without reading etcd', { skip }, async () => {
+  const root = `/t${++n}/`;
+  const p = `${root}registry/`;
+  const leader = new EtcdRegistry(client, { prefix: p });
+  await leader.apply([fw('f1'), agent('a1'), agent('a2'), { type: 'putRole', role: { role: 'web/prod', weight: 3 } }]);
+  let fence: Fence | undefined;
+  const standby = new EtcdRegistry(client, { prefix: p, fence: () => fence });
+  await standby.follow(root);
+  // Written while the standby follows: puts, overwrites and deletions of every kind.
+  const reserved = [{ name: 'cpus', type: 0, scalar: { value: 1 }, reservations: [{ type: 2, role: 'web', principal: 'ops' }] }] as never;
+  await leader.apply([agent('a3'), { type: 'removeAgent', agentId: 'a1' }, fw('f1', 'renamed'), fw('f2')]);
+  await leader.apply([{ type: 'removeFramework', frameworkId: 'f2' }, { type: 'removeRole', role: 'web/prod' }, { type: 'putReservations', reservations: { agentId: 'a2', resources: reserved } }]);
+  // The standby is elected: its key is created after every write above.
+  const put = await client.put(`${root}leader`).value('standby:1').exec();
+  fence = { key: `${root}leader`, createRevision: String(put.header.revision) };
+  const warm = await standby.load();
+  assert.equal(standby.lastLoad, 'warm');
+  const cold = await new EtcdRegistry(client, { prefix: p }).load();
+  const norm = (s: typeof warm) => ({
+    frameworks: s.frameworks.map((f) => [f.id, f.info.name]).sort(),
+    agents: s.agents.map((a) => [a.id, a.info.hostname]).sort(),
+    roles: s.roles,
+    reservations: s.reservations?.map((r) => [r.agentId, r.resources[0]?.scalar?.value, r.resources[0]?.reservations?.[0]?.role]),
+  });
+  assert.deepEqual(norm(warm), norm(cold));
+  assert.deepEqual(norm(warm).agents, [['a2', 'h-a2'], ['a3', 'h-a3']]);
+  assert.deepEqual(norm(warm).frameworks, [['f1', 'renamed']]);
+});
+
+test('warm standby: without proof that its copy is complete, load() reads etcd', { skip }, async () => {
+  const root = `/t${++n}/`;
+  const p = `${root}registry/`;
+  const leader = new EtcdRegistry(client, { prefix: p });
+  await leader.apply([agent('a1')]);
+  // Its fence names a revision the follower has not seen (and will not within the wait).
+  const standby = new EtcdRegistry(client, { prefix: p, fence: () => ({ key: `${root}leader`, createRevision: '999999999' }) });
+  await standby.follow(root);
+  await leader.apply([agent('a2')]);
+  const t0 = Date.now();
+  const s = await standby.load();
+  assert.equal(standby.lastLoad, 'etcd');
+  assert.ok(Date.now() - t0 < 5000);
+  assert.deepEqual(s.agents.map((a) => a.id).sort(), ['a1', 'a2']);
+});

@@ -226,6 +226,8 @@ export class SchedulerDriver {
   private masterIndex = 0;
   /** Where a standby said the leader is: tried next, before the list resumes. */
   private redirect: string | undefined;
+  /** The current attempt follows a redirect (a second redirect in a row waits for the backoff). */
+  private following = false;
   private lastProblem = 'no attempt yet';
   private watchdog: TimerHandle | undefined;
   private reconnectTimer: TimerHandle | undefined;
@@ -397,6 +399,7 @@ export class SchedulerDriver {
   private connect(): void {
     if (this.state !== 'running') return;
     const address = this.redirect ?? this.opts.masters[this.masterIndex % this.opts.masters.length] as string;
+    this.following = this.redirect !== undefined;
     this.redirect = undefined;
     let client = this.clients.get(address);
     if (!client) {
@@ -589,7 +592,8 @@ export class SchedulerDriver {
 
   private scheduleReconnect(): void {
     if (this.state !== 'running') return;
-    const ms = this.backoff.next();
+    // A standby just named the leader: go there now (unless this attempt already followed one).
+    const ms = this.redirect && !this.following ? 0 : this.backoff.next();
     this.reconnectTimer?.cancel();
     this.reconnectTimer = this.opts.clock.setTimeout(() => this.connect(), ms);
   }

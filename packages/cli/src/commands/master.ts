@@ -27,6 +27,7 @@ export default class MasterCommand extends BaseCommand {
     ...allocatorFlags,
     ...failureFlags,
     'etcd-prefix': Flags.string({ summary: 'Prefix of the keys this cluster uses in etcd (several clusters can share one etcd).', default: '/agora/' }),
+    'etcd-fast-failover': Flags.boolean({ summary: 'Standbys watch the leader\'s port and take over at once when its process is gone (connection refused), instead of waiting for the lease TTL.', default: true, allowNo: true }),
     'log-level': logLevelFlag,
     ...serverSecurityFlags, ...masterPolicyFlags,
   };
@@ -43,7 +44,7 @@ export default class MasterCommand extends BaseCommand {
     const master = await startMaster({
       host: flags.host, port: flags.port, httpPort: flags['http-port'], workDir, logger: createLogger('master', flags['log-level']),
       ...allocatorOptions(flags), ...failureOptions(flags), ...masterSecurityOptions(flags),
-      ...(etcd?.length ? { etcd, etcdTtlSeconds: flags['etcd-ttl'], etcdPrefix: flags['etcd-prefix'], onLeadershipLost: (reason: string) => lost(reason) } : {}),
+      ...(etcd?.length ? { etcd, etcdTtlSeconds: flags['etcd-ttl'], etcdPrefix: flags['etcd-prefix'], etcdFastFailover: flags['etcd-fast-failover'], onLeadershipLost: (reason: string) => lost(reason) } : {}),
     });
     if (etcd?.length) process.stdout.write(`master listening on ${master.address} (candidate for leadership; etcd ${etcd.join(',')})\n`);
     else process.stdout.write(`master listening on ${master.address}\nwork dir ${workDir}\n`);
