@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster } from '@agora/sdk';
@@ -93,6 +93,8 @@ async function executorPids(workDir: string): Promise<number[]> {
 test('launched ahead: neither a framework kill nor an executor kill before the instant loses or doubles the run', async () => {
   const cluster = await startCluster({ agents: 1 });
   const dir = await mkdtemp(join(tmpdir(), 'agora-cron-ahead-'));
+  // Runs (unprivileged task users of their own) append to files here: writable by all, like /tmp.
+  await chmod(dir, 0o1777);
   const procs: ChildProcess[] = [];
   try {
     const a = startFramework(cluster.masterAddress, join(dir, 'state'));

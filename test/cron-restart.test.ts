@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster } from '@agora/sdk';
@@ -44,6 +44,8 @@ async function lines(file: string): Promise<string[]> {
 test('(4) kill -9 the framework between instants, restart: no instant twice, missed instants per policy', async () => {
   const cluster = await startCluster({ agents: 1 });
   const dir = await mkdtemp(join(tmpdir(), 'agora-cron-restart-'));
+  // Runs (unprivileged task users of their own) append to files here: writable by all, like /tmp.
+  await chmod(dir, 0o1777);
   const procs: ChildProcess[] = [];
   const killGroup = (c: ChildProcess): void => { try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* gone */ } };
   try {
@@ -51,6 +53,9 @@ test('(4) kill -9 the framework between instants, restart: no instant twice, mis
     procs.push(a.child);
     const { api, fw } = await a.ready;
     const put = async (name: string, policy: string): Promise<void> => {
+      // Each run is a task user of its own: the file all runs append to is writable by all.
+      await writeFile(join(dir, name), '');
+      await chmod(join(dir, name), 0o666);
       const r = await fetch(`${api}/v1/jobs`, {
         method: 'POST', headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ name, command: `echo "$AGORA_CRON_SCHEDULED_AT" >> ${join(dir, name)}`, schedule: '*/2 * * * * *', missedRunPolicy: policy, mem: 16 }),
@@ -60,7 +65,11 @@ test('(4) kill -9 the framework between instants, restart: no instant twice, mis
     await put('skipper', 'skip');
     await put('catcher', 'catch-up');
     // Two instants each, then kill -9 just after an instant.
-    while ((await lines(join(dir, 'catcher'))).length < 2 || (await lines(join(dir, 'skipper'))).length < 2) await sleep(100);
+    const firstRuns = Date.now() + 60_000;
+    while ((await lines(join(dir, 'catcher'))).length < 2 || (await lines(join(dir, 'skipper'))).length < 2) {
+      if (Date.now() > firstRuns) assert.fail(`no two runs of each job within 60 s: ${JSON.stringify(await (await fetch(`${api}/v1/jobs/catcher/history?limit=5`)).json())}`);
+      await sleep(100);
+    }
     await sleep(2000 - (Date.now() % 2000) + 300);
     const killedAt = Date.now();
     killGroup(a.child);
