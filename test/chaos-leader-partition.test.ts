@@ -85,7 +85,9 @@ test('a partitioned leader is left to its lease: the standby does not revoke it,
     '--listen-client-urls', etcdUrl, '--advertise-client-urls', etcdUrl,
     '--listen-peer-urls', 'http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
     '--initial-cluster', 'default=http://127.0.0.1:2380', '--log-level', 'error']);
-  const master = (who: 'leader' | 'standby') => runIn(NS[who], [process.execPath, AGORA_BIN, 'master', '--host', IP[who], '--port', '5050', '--etcd', etcdUrl, '--etcd-prefix', '/partition/']);
+  const master = (who: 'leader' | 'standby') => runIn(NS[who], [process.execPath, AGORA_BIN, 'master', '--host', IP[who], '--port', '5050', '--etcd', etcdUrl, '--etcd-prefix', '/partition/',
+    // A test network of its own, not reachable from outside the namespaces: no authentication needed.
+    '--insecure']);
   const leader = master('leader');
   const dump = (): string => `leader:\n${leader.output().slice(-2000)}\nstandby:\n${standby?.output().slice(-2000) ?? ''}\netcd:\n${etcd.output().slice(-1000)}`;
   let standby: ReturnType<typeof master> | undefined;

@@ -3,6 +3,7 @@
 // the master's or the agent's logs (at debug level), nor in any file another task can read.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FilesClient, OperatorClient } from '@agora/core';
 import { agora, freePort, stopAll, tempDir } from './helpers/processes.js';
@@ -11,6 +12,7 @@ import { TestScheduler } from './helpers/scheduler.js';
 after(stopAll);
 
 const SECRET = 'tok-7f3c9a1e5b2d8c4f';
+const SECRET_SHA256 = createHash('sha256').update(SECRET).digest('hex');
 
 test('a secret environment value reaches its task and nothing else', async () => {
   const dir = tempDir('agora-secrets-');
@@ -23,7 +25,9 @@ test('a secret environment value reaches its task and nothing else', async () =>
   const frameworkId = await sched.driver.start();
   const checkpoint = join(dir, 'agora', 'agent', 'meta', 'checkpoint.jsonl');
   sched.submit(
-    { name: 'uses-secret', command: '[ "$API_TOKEN" = "' + SECRET + '" ] && echo secret arrived; sleep 30', secrets: { API_TOKEN: SECRET }, killGracePeriodSeconds: 0 },
+    // The command proves it got the value by its digest: the value itself is not in the command
+    // line, which the master shows (as it shows any command).
+    { name: 'uses-secret', command: `[ "$(printf %s "$API_TOKEN" | sha256sum | cut -c1-64)" = "${SECRET_SHA256}" ] && echo secret arrived; sleep 30`, secrets: { API_TOKEN: SECRET }, killGracePeriodSeconds: 0 },
   );
   await sched.waitUntil(() => sched.state('uses-secret') === 'TASK_RUNNING', 20_000, 'task running');
   // Another task, as another unprivileged user, tries the agent's checkpoint (which holds TaskInfos).
