@@ -1,12 +1,12 @@
 /**
  * `npm run bench:fuzz`: the fuzz suites of `npm test`, run longer (AGORA_FUZZ_RUNS cases per
- * method or route, default 2,000; AGORA_FUZZ_SEED to replay a failure), with cases per second.
+ * method or route, default 500; AGORA_FUZZ_SEED to replay a failure), with cases per second.
  */
 import { runGrpcFuzz } from '../test/helpers/fuzz-grpc.js';
 import { runRestFuzz } from '../test/helpers/fuzz-rest.js';
 import { FUZZ_SEED, fuzzRuns } from '../test/helpers/fuzz.js';
 
-const runs = fuzzRuns(2_000);
+const runs = fuzzRuns(500);
 console.log(`fuzzing with ${runs} cases per method/route, seed ${FUZZ_SEED}`);
 let t0 = Date.now();
 const grpcTally = await runGrpcFuzz({ runs, log: (l) => console.log(l) });
