@@ -13,7 +13,7 @@
  * (first launch → last chunk counted, and the longest in-task read+count), `--top 10` end to
  * end vs `tr -s '[:space:]' '\n' | sort | uniq -c | sort -rn | head` (on the first
  * BENCH_WORDCOUNT_PEER_MB MiB, default 128, since it runs at ~10 MB/s), the peak RSS of a
- * count task, the speed-ups against the issue's targets (end to end ≥ 6× wc -w, --top ≥ 20× the
+ * count task, the speed-ups against Agora's targets (end to end ≥ 6× wc -w, --top ≥ 20× the
  * pipeline) and the load average (the machine may be shared: then the figures are loaded).
  */
 import { spawn, spawnSync } from 'node:child_process';

@@ -1,4 +1,4 @@
-// Acceptance (issue 4, agent side): `kill -9` of an agent process loses nothing. Its tasks keep
+// Agent recovery: `kill -9` of an agent process loses nothing. Its tasks keep
 // running and are re-attached after a restart on the same work dir; tasks that exited during the
 // outage report their real exit; unacknowledged updates survive the restart and arrive in order,
 // once per uuid.

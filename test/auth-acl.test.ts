@@ -1,10 +1,11 @@
-// Acceptance (security): frameworks and agents without credentials, with a wrong secret or an
+// Security: frameworks and agents without credentials, with a wrong secret or an
 // untrusted certificate are refused with a clear reason, and work with the right ones; ACLs
 // keep a principal out of a role, away from running as root, and from tearing down another
 // principal's framework. One master (TLS, credentials, ACLs) in this process, a real agent.
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { OperatorClient, grpc, silentLogger, type ClientSecurity } from '@agora/core';
 import { startMaster, type Master } from '@agora/master';
@@ -161,4 +162,31 @@ test('ACL teardown_frameworks: web may not tear down ops\'s framework, but its o
     asWeb.close();
     asOps.close();
   }
+});
+
+test('the HTTP operator API is HTTPS with the same authentication: no credentials 401, a wrong secret 401, the right one 200', async () => {
+  assert.ok(master.httpAddress, 'the master serves HTTP');
+  const get = (path: string, auth?: string): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
+    const [host, port] = [master.httpAddress.slice(0, master.httpAddress.lastIndexOf(':')), Number(master.httpAddress.slice(master.httpAddress.lastIndexOf(':') + 1))];
+    const req = httpsRequest({ host, port, path, ca: readFileSync(certs.ca), headers: auth ? { authorization: auth } : {} }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const basic = (p: string, s: string): string => `Basic ${Buffer.from(`${p}:${s}`).toString('base64')}`;
+  assert.equal((await get('/health')).status, 200, 'health stays open for probes');
+  const none = await get('/state');
+  assert.equal(none.status, 401, none.body);
+  assert.match(none.body, /no credentials/);
+  const wrong = await get('/state', basic('web', 'nope'));
+  assert.equal(wrong.status, 401, wrong.body);
+  assert.match(wrong.body, /wrong secret/);
+  const right = await get('/state', basic('web', certs.of('web').secret));
+  assert.equal(right.status, 200, right.body);
+  assert.match(right.body, /"agents"/);
+  const files = await get('/files/read?taskId=nope&path=stdout');
+  assert.equal(files.status, 401, 'sandbox files are behind authentication too');
 });

@@ -1,5 +1,5 @@
 /**
- * The cron framework against a real in-process cluster (issue 6 acceptance 1, 3, 5, 6), through
+ * The cron framework against a real in-process cluster, through
  * its REST API as a user drives it. Real time, bounded: the scenarios run side by side.
  */
 import { after, before, describe, test } from 'node:test';

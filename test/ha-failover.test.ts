@@ -1,4 +1,4 @@
-// Chaos (issue 4, test 1): three `agora master --etcd` processes, two agents and a scheduler
+// Chaos: three `agora master --etcd` processes, two agents and a scheduler
 // that know all three, under a steady task load. kill -9 the leader: a new leader serves, every
 // agent and the framework re-register with their IDs, and no task is lost or launched twice.
 import { after, before, test } from 'node:test';

@@ -1,4 +1,4 @@
-// Acceptance (security-and-isolation issue): tasks are held to their resources by cgroups —
+// Isolation: tasks are held to their resources by cgroups —
 // a task over its memory is OOM-killed and reported TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY,
 // a cpus 0.5 task spinning on two cores gets about half a core, pids are capped, a sandbox over
 // its disk quota is killed with REASON_CONTAINER_LIMITATION_DISK — and each task runs as an

@@ -1,5 +1,5 @@
 /**
- * Acceptance of the long-running services framework (issue 5) on a real local cluster: real
+ * Acceptance of the long-running services framework on a real local cluster: real
  * master and agents (startCluster), real processes for the instances, the REST API over HTTP.
  * The framework-restart test runs the framework as its own process and SIGKILLs it.
  */

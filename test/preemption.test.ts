@@ -1,4 +1,4 @@
-// Acceptance (issue 3, item 4): with preemption on, a framework arriving on a full cluster gets
+// Preemption: with preemption on, a framework arriving on a full cluster gets
 // its share within the grace period plus one allocation cycle; the victim first sees an inverse
 // offer, then TASK_KILLED with REASON_CONTAINER_PREEMPTED. With preemption off nothing is ever
 // killed for allocation. Real master and agent processes in-process via startCluster.

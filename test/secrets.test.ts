@@ -1,4 +1,4 @@
-// Acceptance (security-and-isolation issue): an environment variable marked secret reaches the
+// Secrets: an environment variable marked secret reaches the
 // task, but its value never appears in the master's operator answers (GetState, GetTasks), in
 // the master's or the agent's logs (at debug level), nor in any file another task can read.
 import { after, test } from 'node:test';
@@ -19,6 +19,7 @@ test('a secret environment value reaches its task and nothing else', async () =>
   const port = await freePort();
   const local = agora(['local', '--port', String(port), '--agent-port', '0', '--no-apps', '--no-cron', '--work-dir', join(dir, 'agora'),
     '--resources', 'cpus:2;mem:2048;disk:1000;ports:[33100-33150]'], { AGORA_LOG_LEVEL: 'debug' });
+  const web = (await local.waitFor(/web ui on (http:\/\/\S+?)\/?\n/, 30_000))[1];
   await local.waitFor(/agent listening on/, 30_000);
   const master = `127.0.0.1:${port}`;
   const sched = new TestScheduler(master, 'secrets');
@@ -52,6 +53,14 @@ test('a secret environment value reaches its task and nothing else', async () =>
     assert.match(state, /uses-secret/, 'the task is in the state');
     assert.ok(!state.includes(SECRET), 'GetState does not show the secret');
     assert.ok(!tasks.includes(SECRET), 'GetTasks does not show the secret');
+    // The HTTP API, which is also all the web UI sees: /state, /tasks and the task itself.
+    for (const path of ['/state?taskLimit=1000', '/tasks?limit=1000', '/tasks/uses-secret']) {
+      const res = await fetch(`${web}${path}`);
+      const body = await res.text();
+      assert.equal(res.status, 200, `${path}: ${body}`);
+      assert.match(body, /uses-secret/, `${path} shows the task`);
+      assert.ok(!body.includes(SECRET), `${path} does not show the secret`);
+    }
   } finally {
     op.close();
   }

@@ -1,4 +1,4 @@
-// Acceptance (security), with real `agora` processes: certificates from `agora certs init`, a
+// Security, with real `agora` processes: certificates from `agora certs init`, a
 // master that requires TLS and authentication, an agent and a framework (`agora task run`)
 // authenticated by client certificates run a task; a plaintext client is refused with the
 // reason; a master refuses to listen on a reachable address without authentication unless

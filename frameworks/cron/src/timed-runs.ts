@@ -74,7 +74,8 @@ export class TimedRuns {
     let w: Waiting;
     try {
       spec = decodeRunSpec(data);
-      const dir = path.join(this.o.dir, taskId.replace(/[^A-Za-z0-9_.@:-]/g, '_'));
+      // Leading dots become '_' too, so no task ID ('..', '.x') names a directory outside this one.
+      const dir = path.join(this.o.dir, taskId.replace(/[^A-Za-z0-9_.@:-]/g, '_').replace(/^\.+/, (m) => '_'.repeat(m.length)));
       mkdirSync(dir, { recursive: true });
       const out = openSync(path.join(dir, 'stdout'), 'a');
       let err: number;
@@ -124,7 +125,8 @@ export class TimedRuns {
     const wait = at - Date.now();
     if (wait <= 0) { this.fire(at); return; }
     // Timers can fire early by the loop's stale clock: re-check the wall clock in fire().
-    slot.timer = wait > 2 ? setTimeout(() => this.fire(at), wait) : undefined;
+    // Node fires timers over 2^31-1 ms after 1 ms: wait at most that long and re-arm in fire().
+    slot.timer = wait > 2 ? setTimeout(() => this.fire(at), Math.min(wait, 2 ** 31 - 1)) : undefined;
     if (!slot.timer) setImmediate(() => this.fire(at));
   }
 

@@ -8,7 +8,7 @@ import type { FrameworkInfo, KillPolicy, Logger, MasterInfo, Offer, Resource, Ta
 import { UserError } from './errors.js';
 
 /** What the CLI uses of a running master. */
-export interface MasterHandle { readonly address: string; readonly httpAddress?: string; readonly info?: MasterInfo; stop(): Promise<void> }
+export interface MasterHandle { readonly address: string; readonly httpAddress?: string; readonly httpsServed?: boolean; readonly info?: MasterInfo; stop(): Promise<void> }
 /** What the CLI uses of a running agent. */
 export interface AgentHandle { readonly address: string; agentId: string | undefined; readonly httpAddress?: string; stop(): Promise<void> }
 

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import {
-  AgentLinkService, OperatorService, SchedulerService, VERSION, authenticateHttpRequest, bindServer, checkBindSafety, newId, newServer, stopServer, grpc,
+  AgentLinkService, OperatorService, SchedulerService, VERSION, authenticateHttpRequest, bindServer, httpsServerOptions, checkBindSafety, newId, newServer, stopServer, grpc,
   type Refusal,
   type MasterInfo,
 } from '@agora/core';
@@ -77,12 +77,17 @@ export class Master {
     this.elected = new Promise<void>((resolve) => { this.electedResolve = resolve; });
     this.state = new MasterState(this.opts, this.info, shortId);
     this.operator = new OperatorApi(this.state);
-    this.surface = new OperatorSurface(this.state, this.info, () => this.role, { sampleIntervalSeconds: this.opts.utilizationSampleSeconds, uiDir: this.opts.uiDir });
+    this.surface = new OperatorSurface(this.state, this.info, () => this.role, { sampleIntervalSeconds: this.opts.utilizationSampleSeconds, uiDir: this.opts.uiDir, security: this.httpSecurity() });
   }
 
   /** `host:port` of the gRPC endpoint ('' until start() resolves). */
   get address(): string {
     return this.bound;
+  }
+
+  /** Whether the HTTP operator API is served over TLS (the master's own certificate). */
+  get httpsServed(): boolean {
+    return !!this.opts.security.server.tls;
   }
 
   /** `host:port` of the HTTP operator API and web UI ('' until start() resolves, or when disabled). */
@@ -280,6 +285,24 @@ export class Master {
    */
   authenticateHttp(req: { headers: Record<string, string | string[] | undefined>; socket: unknown }, path: string): { principal: string } | Refusal {
     return authenticateHttpRequest(this.opts.security.server, req, path);
+  }
+
+  /**
+   * The HTTP API's share of the master's security: with TLS configured it serves HTTPS with the
+   * same certificate (asking for client certificates when a CA is given), and with TLS or
+   * authentication configured every route but /health is authenticated like a gRPC call and
+   * checked against the operator_api ACL (as GetState: every HTTP route is a read).
+   */
+  private httpSecurity(): NonNullable<ConstructorParameters<typeof OperatorSurface>[3]>['security'] {
+    const sec = this.opts.security;
+    const server = sec.server;
+    if (!server.tls && !server.authenticate && server.secrets.size === 0) return {};
+    const https = httpsServerOptions(server.tls).https;
+    return {
+      authenticate: (req, path) => authenticateHttpRequest(server, req, path),
+      authorize: (principal) => sec.authorizer.operatorMethod(principal || undefined, 'GetState'),
+      ...(https ? { https: https as unknown as Record<string, unknown> } : {}),
+    };
   }
 
   /** Counters and gauges as GetMetrics reports them (for embedding and tests). */

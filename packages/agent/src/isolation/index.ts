@@ -156,6 +156,10 @@ export class Isolation {
       if (!this.o.allowUser(req.frameworkPrincipal ?? '', named)) throw new Error(`running tasks as user '${named}' is not allowed on this agent`);
       const u = lookupUser(named);
       if (!u) throw new Error(`user '${named}' does not exist on this agent`);
+      // Another name for uid 0 (e.g. toor) is root too: it takes the same permission as 'root'.
+      if (u.uid === 0 && named !== 'root' && !this.o.allowUser(req.frameworkPrincipal ?? '', 'root')) {
+        throw new Error(`running tasks as user '${named}' (uid 0, i.e. root) is not allowed on this agent`);
+      }
       return { ...u, name: named, dynamic: false };
     }
     if (!this.users) return undefined;

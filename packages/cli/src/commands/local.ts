@@ -56,7 +56,7 @@ export default class LocalCommand extends BaseCommand {
       stopping = waitForSignal();
       master = await startMaster({ host: flags.host, port: flags.port, httpPort: flags['http-port'], workDir: join(workDir, 'master'), logger: createLogger('master', level), ...allocatorOptions(flags), ...failureOptions(flags), ...masterSecurityOptions(flags) });
       process.stdout.write(`master listening on ${master.address}\n`);
-      process.stdout.write(`web ui on http://${master.httpAddress}/\n`);
+      process.stdout.write(`web ui on ${master.httpsServed ? 'https' : 'http'}://${master.httpAddress}/\n`);
       agent = await startAgent({
         master: master.address,
         host: flags.host,

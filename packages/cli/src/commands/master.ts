@@ -48,7 +48,7 @@ export default class MasterCommand extends BaseCommand {
     });
     if (etcd?.length) process.stdout.write(`master listening on ${master.address} (candidate for leadership; etcd ${etcd.join(',')})\n`);
     else process.stdout.write(`master listening on ${master.address}\nwork dir ${workDir}\n`);
-    process.stdout.write(`web ui on http://${master.httpAddress}/\n`);
+    process.stdout.write(`web ui on ${master.httpsServed ? 'https' : 'http'}://${master.httpAddress}/\n`);
     const sig = await Promise.race([waitForSignal(), leadershipLost.then((reason) => ({ lost: reason }))]);
     if (typeof sig === 'object') {
       process.stderr.write(`agora: this master lost leadership (${sig.lost}); exiting so a supervisor restarts it\n`);

@@ -23,4 +23,13 @@ export interface HttpContext {
   leaderHttpAddress(): Promise<string | undefined>;
   /** Directory of the built web UI (may not exist). */
   readonly uiDir: string;
+  /**
+   * Decides a request exactly as the gRPC port decides a call (credentials, client certificate,
+   * TLS required): `{ principal }` or a refusal. Undefined: the master authenticates no one.
+   */
+  authenticate?: (req: { headers: Record<string, string | string[] | undefined>; socket: unknown }, path: string) => { principal: string } | { code: number; details: string };
+  /** The operator_api ACL for a route (undefined: allowed; a string: the reason it is not). */
+  authorize?: (principal: string, route: string) => string | undefined;
+  /** HTTPS options for fastify (the master's own certificate), when the master serves TLS. */
+  https?: Record<string, unknown>;
 }

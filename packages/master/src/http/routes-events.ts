@@ -100,7 +100,11 @@ export class EventHub {
     }
     if (!this.pending.has(key)) this.pending.set(key, e);
     if (!this.flushTimer) {
-      this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+      // A bug in building one event must cost that batch, never the master (this runs outside
+      // any request, where a throw would be uncaught).
+      this.flushTimer = setTimeout(() => {
+        try { this.flush(); } catch (e) { this.ctx.log.error({ err: (e as Error).message }, 'event stream: a batch could not be sent'); }
+      }, FLUSH_MS);
       this.flushTimer.unref();
     }
   }

@@ -35,7 +35,7 @@ function pathOf(url: string): string {
 
 /** Builds the fastify app (not listening). */
 export async function buildHttpApp(ctx: HttpContext): Promise<{ app: FastifyInstance; hub: EventHub; files: FilesProxy }> {
-  const app = Fastify({ logger: false, routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 } });
+  const app = Fastify({ logger: false, routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 }, ...(ctx.https ? { https: ctx.https } : {}) } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   const hub = new EventHub(ctx);
   const files = new FilesProxy(ctx);
 
@@ -64,6 +64,24 @@ export async function buildHttpApp(ctx: HttpContext): Promise<{ app: FastifyInst
     return payload;
   });
 
+  // The same authentication as the gRPC port, and the operator_api ACL, before anything else:
+  // the HTTP API shows every task and serves sandbox files. Only /health stays open (probes).
+  if (ctx.authenticate) {
+    const authenticate = ctx.authenticate;
+    app.addHook('onRequest', async (req, reply) => {
+      const path = pathOf(req.url);
+      if (path === '/health') return;
+      const verdict = authenticate(req.raw as unknown as { headers: Record<string, string | string[] | undefined>; socket: unknown }, `http:${path}`);
+      if ('code' in verdict) {
+        // 16 = UNAUTHENTICATED: the browser may ask for a secret (Basic); anything else is 403.
+        if (verdict.code === 16) reply.header('www-authenticate', 'Basic realm="agora"');
+        return reply.code(verdict.code === 16 ? 401 : 403).send({ error: verdict.details });
+      }
+      const denied = ctx.authorize?.(verdict.principal, path);
+      if (denied) return reply.code(403).send({ error: denied });
+    });
+  }
+
   // Standbys send operators to the leader.
   app.addHook('onRequest', async (req, reply) => {
     if (ctx.role() === 'leader' || LOCAL_ROUTES.has(pathOf(req.url))) return;
@@ -71,7 +89,7 @@ export async function buildHttpApp(ctx: HttpContext): Promise<{ app: FastifyInst
     if (!leader || leader === ctx.info.httpAddress) {
       return reply.code(503).send({ error: ctx.role() === 'deposed' ? 'this master lost leadership and no new leader is known' : 'no leader elected' });
     }
-    return reply.code(307).header('location', `http://${leader}${req.url}`).send({ error: `not the leader; the leader's HTTP API is at ${leader}` });
+    return reply.code(307).header('location', `${ctx.https ? 'https' : 'http'}://${leader}${req.url}`).send({ error: `not the leader; the leader's HTTP API is at ${leader}` });
   });
 
   stateRoutes(app, ctx);

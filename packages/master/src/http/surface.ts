@@ -21,12 +21,15 @@ export interface OperatorSurfaceOptions {
   utilizationWindowSeconds?: number;
   /** Directory of the built web UI. @default packages/master/dist/ui */
   uiDir?: string;
+  /** Authentication, authorization and HTTPS (see HttpContext); none by default. */
+  security?: Pick<HttpContext, 'authenticate' | 'authorize' | 'https'>;
 }
 
 /** The built UI next to the compiled master (dist/http/surface.js → dist/ui). */
 export const DEFAULT_UI_DIR = fileURLToPath(new URL('../ui/', import.meta.url));
 
 export class OperatorSurface {
+  private readonly security: Pick<HttpContext, 'authenticate' | 'authorize' | 'https'>;
   readonly history: TaskHistory;
   readonly utilization: UtilizationRing;
   readonly metrics: Registry;
@@ -47,6 +50,7 @@ export class OperatorSurface {
     if (!(this.intervalSeconds > 0)) throw new Error(`sampleIntervalSeconds must be > 0, got ${String(opts.sampleIntervalSeconds)}`);
     const window = opts.utilizationWindowSeconds ?? 600;
     this.uiDir = opts.uiDir ?? DEFAULT_UI_DIR;
+    this.security = opts.security ?? {};
     this.history = new TaskHistory(state.events, state.clock, state.tasks);
     this.utilization = new UtilizationRing(Math.max(1, Math.ceil(window / this.intervalSeconds)));
     this.metrics = createMasterRegistry(state, state.events, {
@@ -73,6 +77,7 @@ export class OperatorSurface {
       role: this.role,
       leaderHttpAddress: () => this.leaderHttpAddress(),
       uiDir: this.uiDir,
+      ...this.security,
     };
     this.server = await startHttpServer(ctx, host, port);
     this.sampler = setInterval(() => this.sample(), this.intervalSeconds * 1000);
