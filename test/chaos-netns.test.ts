@@ -92,6 +92,8 @@ test('multi-host: cutting an agent link makes it unreachable, restoring it heals
     process.execPath, AGORA_BIN, 'agent', '--master', MASTER, '--host', `10.201.${k}.2`, '--port', '5060',
     '--work-dir', join(dir, `agent-${k}`), '--resources', 'cpus:1;mem:256;disk:100;ports:[31000-31005]', '--insecure',
   ]));
+  // The scheduler starts once the master listens, so its first connection does not race it.
+  for (const end = Date.now() + 30_000; !/master listening/.test(master.output()) && Date.now() < end;) await new Promise((r) => setTimeout(r, 100));
   const sched = runIn(NS.master, [process.execPath, '--import', 'tsx', join(ROOT, 'test/fixtures/netns-scheduler.ts'), MASTER, '2']);
   const lines = (): Line[] => sched.output().split('\n').filter((l) => l.startsWith('{')).map((l) => { try { return JSON.parse(l) as Line; } catch { return { event: '' }; } });
   const latestAgents = (): NonNullable<Line['agents']> => lines().filter((l) => l.event === 'agents').at(-1)?.agents ?? [];
