@@ -82,11 +82,11 @@ export function mib(bytes: number): string {
 
 /** An isolator that confines nothing (`--isolation none`). */
 export class NoIsolator implements Isolator {
-  readonly kind = 'none';
+  readonly kind: Isolator['kind'] = 'none';
   describe(): string {
     return 'no isolation: tasks are not limited to their cpus, mem or pids (--isolation none)';
   }
-  prepare(): Prepared {
+  prepare(_id: string, _limits: Limits, _owner: Owner | undefined): Prepared {
     return { prelude: [] };
   }
   update(): void {}

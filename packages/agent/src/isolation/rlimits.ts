@@ -11,45 +11,30 @@
  *    when the task has a user of its own (a dynamic user), never for tasks sharing the agent's;
  *  - cpu: no rlimit holds a process to a share of a core; not enforced.
  */
-import type { Isolator, Limitation, Limits, Owner, Prepared, Usage } from './isolator.js';
+import { NoIsolator, type Limits, type Owner, type Prepared } from './isolator.js';
 
-export class RlimitIsolator implements Isolator {
-  readonly kind = 'rlimits';
+/** Nothing to place, measure or remove: only prepare() differs from NoIsolator. */
+export class RlimitIsolator extends NoIsolator {
+  override readonly kind = 'rlimits';
 
   /** @param ownUser true when `owner` given to prepare() is a user no other task shares */
-  constructor(private readonly why: string, private readonly ownUser: (owner: Owner | undefined) => boolean) {}
+  constructor(private readonly why: string, private readonly ownUser: (owner: Owner | undefined) => boolean) {
+    super();
+  }
 
-  describe(): string {
+  override describe(): string {
     return `rlimits (${this.why}): memory as RLIMIT_DATA, pids as RLIMIT_NPROC for tasks with a user of their own; cpu is not limited`;
   }
 
-  prepare(_id: string, limits: Limits, owner: Owner | undefined): Prepared {
+  override prepare(_id: string, limits: Limits, owner: Owner | undefined): Prepared {
     const prelude: string[] = [];
     if (limits.memMiB !== undefined && limits.memMiB > 0) prelude.push(`ulimit -d ${Math.ceil(limits.memMiB * 1024)} || exit 125`);
     if (limits.pidsMax !== undefined && limits.pidsMax > 0 && this.ownUser(owner)) prelude.push(`ulimit -p ${Math.floor(limits.pidsMax)} || exit 125`);
     return { prelude };
   }
 
-  update(): void {
+  override update(): void {
     // rlimits of a running process cannot be changed from outside it (prlimit aside); the
     // limits set at launch stay.
   }
-
-  place(): void {}
-
-  limitation(): Limitation | undefined {
-    return undefined;
-  }
-
-  usage(): Usage {
-    return {};
-  }
-
-  async destroy(): Promise<void> {}
-
-  async recover(): Promise<string[]> {
-    return [];
-  }
-
-  async close(): Promise<void> {}
 }
