@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OperatorClient } from '@agora/core';
 import { startCluster } from '@agora/sdk';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -77,6 +78,20 @@ async function addOnce(api: string, name: string, at: number, file: string): Pro
   assert.equal(r.status, 201, await r.text());
 }
 
+/**
+ * Waits until the master has handed the run's task to the agent. 'launching' in the history
+ * only says the run is on disk: the LAUNCH goes out after that, so killing the framework at
+ * that moment may legitimately mean nothing was launched.
+ */
+async function launchedToAgent(master: string, runIdPrefix: string, deadlineMs: number): Promise<void> {
+  const op = new OperatorClient(master);
+  try {
+    await until('the master handing the run to the agent', async () => (await op.getTasks({})).tasks.some((t) => t.taskId?.value?.startsWith(`${runIdPrefix}.`)), deadlineMs);
+  } finally {
+    op.close();
+  }
+}
+
 /** PIDs of the cron executors of the agents under `workDir` (found by their environment). */
 async function executorPids(workDir: string): Promise<number[]> {
   const out: number[] = [];
@@ -107,7 +122,10 @@ test('launched ahead: neither a framework kill nor an executor kill before the i
     const f1 = join(dir, 'one');
     await addOnce(api, 'one', t1, f1);
     const launched = await until('the run launched ahead', async () => (await run(api, 'one', t1))?.state === 'launching', t1 - Date.now());
-    assert.ok(launched && Date.now() < t1 - 200, 'launched ahead of its instant');
+    assert.ok(launched, 'launched ahead of its instant');
+    await launchedToAgent(cluster.masterAddress, `one@${new Date(t1).toISOString()}`, t1 - Date.now());
+    await sleep(300); // let the LAUNCH reach the executor
+    assert.ok(Date.now() < t1 - 200, 'still before the instant');
     killGroup(a.child);
     assert.deepEqual(await lines(f1), [], 'nothing ran before the instant');
     await sleep(t1 + 1500 - Date.now());
@@ -130,6 +148,7 @@ test('launched ahead: neither a framework kill nor an executor kill before the i
     const f2 = join(dir, 'two');
     await addOnce(api2, 'two', t2, f2);
     await until('run two launched ahead', async () => (await run(api2, 'two', t2))?.state === 'launching', t2 - Date.now());
+    await launchedToAgent(cluster.masterAddress, `two@${new Date(t2).toISOString()}`, t2 - Date.now());
     await sleep(300); // let the LAUNCH reach the executor
     const pids = await executorPids(cluster.workDir);
     assert.ok(pids.length >= 1, 'a cron executor runs on the agent');

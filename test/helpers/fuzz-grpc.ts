@@ -54,7 +54,9 @@ export async function runGrpcFuzz(options: GrpcFuzzOptions): Promise<FuzzTally> 
   const root = loadProtoRoot();
   const T = (name: string) => root.lookupType(`agora.v1.${name}`);
   const tally = new FuzzTally();
-  const cluster = await startCluster({ agents: 1, agentResources: 'cpus:2;mem:1024;disk:1000;ports:[31000-31010]' });
+  // Two agents: the witness runs on the first; operator calls aim at the second, since draining
+  // the witness's agent is a legal operator call that would (rightly) end the witness.
+  const cluster = await startCluster({ agents: 2, agentResources: 'cpus:2;mem:1024;disk:1000;ports:[31000-31010]' });
   const outside = await mkdtemp(join(tmpdir(), 'agora-fuzz-outside-'));
   const canary = `CANARY-${FUZZ_SEED}-not-in-any-sandbox`;
   await writeFile(join(outside, 'secret.txt'), canary);
@@ -71,7 +73,7 @@ export async function runGrpcFuzz(options: GrpcFuzzOptions): Promise<FuzzTally> 
     callbacks: {
       resourceOffers: (d, offers) => {
         for (const o of offers) {
-          if (running) { d.decline(o.id!.value!, { refuseSeconds: 3600 }); continue; }
+          if (running || o.agentId?.value !== cluster.agents[0]!.agentId) { d.decline(o.id!.value!, { refuseSeconds: 3600 }); continue; }
           const task = commandTask(o, { name: 'witness', taskId: 'witness', command: 'echo witness-stdout; sleep 600', cpus: 0.1, mem: 16 });
           d.launch(o.id!.value!, [task]);
           running = { frameworkId: d.frameworkId!, taskId: 'witness' };
@@ -117,8 +119,10 @@ export async function runGrpcFuzz(options: GrpcFuzzOptions): Promise<FuzzTally> 
     for (const method of operator.methodsArray) {
       const reqType = T(method.requestType.replace(/^.*\./, ''));
       const path = `/agora.v1.Operator/${method.name}`;
-      // The witness's framework ID is left out: tearing it down is legal and would end the run.
-      const opStrings = [...strings.filter((x) => x !== frameworkId), decoy.frameworkId ?? 'decoy'];
+      // The witness's framework and agent IDs are left out: tearing down the one or draining the
+      // other is legal and would end the witness. The spare agent and the decoy stand in for them.
+      const spareAgentId = cluster.agents[1]!.agentId ?? 'spare';
+      const opStrings = [...strings.filter((x) => x !== frameworkId && x !== agentId), decoy.frameworkId ?? 'decoy', spareAgentId];
       await checkProperty(fc.asyncProperty(framesOf(reqType, { strings: opStrings }), async (body) => {
         const before = await fingerprint(op, cluster);
         const out = await master.unary(path, body);
@@ -135,8 +139,8 @@ export async function runGrpcFuzz(options: GrpcFuzzOptions): Promise<FuzzTally> 
         }
         await assertResponsive(op, agent, path);
       }), options.runs);
-      // Undo what accepted calls did to the one real agent, so later suites can use it.
-      await op.reactivateAgent(agentId).catch(() => undefined);
+      // Undo what accepted calls did to the spare agent.
+      await op.reactivateAgent(spareAgentId).catch(() => undefined);
     }
 
     // Streams on the master: random batches, with or without a valid subscription first.
