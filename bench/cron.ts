@@ -11,7 +11,8 @@
  * (launchAheadMs 0: a command task launched at the instant, the design before launch-ahead).
  *
  * Sizes: BENCH_CRON_JOBS (1000), BENCH_CRON_SECONDS (60), BENCH_CRON_PERIOD (5 s),
- * BENCH_CRON_AGENTS (4), BENCH_CRON_MODES (ahead,instant). The journal is fsynced as in
+ * BENCH_CRON_AGENTS (4), BENCH_CRON_MODES (ahead,instant), BENCH_CRON_EXECUTOR_CPUS (the
+ * framework's default). The journal is fsynced as in
  * production unless BENCH_CRON_NOSYNC=1.
  */
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -26,6 +27,7 @@ const SECONDS = Number(process.env.BENCH_CRON_SECONDS ?? 60);
 const PERIOD = Number(process.env.BENCH_CRON_PERIOD ?? 5);
 const AGENTS = Number(process.env.BENCH_CRON_AGENTS ?? 4);
 const NOSYNC = process.env.BENCH_CRON_NOSYNC === '1';
+const EXECUTOR_CPUS = Number(process.env.BENCH_CRON_EXECUTOR_CPUS ?? 0);
 const LEAD_MS = Number(process.env.BENCH_CRON_LEAD_MS ?? 2000);
 const MODES = (process.env.BENCH_CRON_MODES ?? 'ahead,instant').split(',').map((m) => m.trim()).filter((m) => m === 'ahead' || m === 'instant');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -37,7 +39,7 @@ interface Figures { mode: string; expected: number; succeeded: number; missed: n
 async function runMode(mode: 'ahead' | 'instant'): Promise<Figures> {
   const cluster = await startCluster({ agents: AGENTS, agentResources: Array.from({ length: AGENTS }, (_, i) => `cpus:16;mem:16384;disk:10000;ports:[${31000 + i * 100}-${31099 + i * 100}]`) });
   const dir = await mkdtemp(join(tmpdir(), 'agora-bench-cron-'));
-  const cron = await startCron({ master: cluster.masterAddress, workDir: dir, port: 0, noSync: NOSYNC, launchAheadMs: mode === 'ahead' ? LEAD_MS : 0, historyLimit: Math.ceil((SECONDS + 10) / PERIOD) + 5 });
+  const cron = await startCron({ master: cluster.masterAddress, workDir: dir, port: 0, noSync: NOSYNC, launchAheadMs: mode === 'ahead' ? LEAD_MS : 0, ...(EXECUTOR_CPUS ? { executorResources: { cpus: EXECUTOR_CPUS } } : {}), historyLimit: Math.ceil((SECONDS + 10) / PERIOD) + 5 });
   const s = cron.scheduler;
   try {
     // The framework starts its executor on every agent as soon as it is offered resources; runs

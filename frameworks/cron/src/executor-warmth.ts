@@ -9,7 +9,13 @@
  * task (`true`, started at once); its updates come from the executor and mark the agent warm. Warm-up tasks belong to no run: they are not
  * persisted and a restart simply warms up again (a running executor makes it instant).
  */
-import { TaskStatusReason, executorTask, idOf, type Offer, type TaskInfo, type TaskStatus } from '@agora/sdk';
+import { TaskStatusReason, executorTask, idOf, offerFits, type Offer, type TaskInfo, type TaskStatus } from '@agora/sdk';
+
+/** The cron executor a warm-up task starts. */
+export interface WarmExecutor {
+  command: string;
+  resources: { cpus: number; mem: number };
+}
 import { EXECUTOR_ID } from './launch.js';
 import { encodeRunSpec } from './run-spec.js';
 
@@ -55,9 +61,9 @@ export class ExecutorWarmth {
   }
 
   /** Launches (via `launch`) a warm-up task on each held offer whose agent needs one; those offers are spent. */
-  warmUp(held: Map<string, Offer>, executorCommand: string, now: number, launch: (offerId: string, task: TaskInfo) => void): void {
+  warmUp(held: Map<string, Offer>, executor: WarmExecutor, now: number, launch: (offerId: string, task: TaskInfo) => void): void {
     for (const [offerId, offer] of held) {
-      const task = this.warmupTask(offer, executorCommand, now);
+      const task = this.warmupTask(offer, executor, now);
       if (!task) continue;
       held.delete(offerId);
       launch(offerId, task);
@@ -65,9 +71,12 @@ export class ExecutorWarmth {
   }
 
   /** A warm-up task for this offer's agent when it needs one (and the offer holds it), else undefined. */
-  warmupTask(offer: Offer, executorCommand: string, now: number): TaskInfo | undefined {
+  warmupTask(offer: Offer, executor: WarmExecutor, now: number): TaskInfo | undefined {
     const agent = idOf(offer.agentId);
     if (!agent || this.warm.has(agent)) return undefined;
+    // The warm-up starts the executor, so the offer must hold the executor's resources too.
+    const need = { cpus: WARMUP_NEED.cpus + executor.resources.cpus, mem: WARMUP_NEED.mem + executor.resources.mem };
+    if (!offerFits(offer, need)) return undefined;
     const since = this.warming.get(agent);
     if (since !== undefined && now - since < WARMUP_RETRY_MS) return undefined;
     let task: TaskInfo;
@@ -76,7 +85,7 @@ export class ExecutorWarmth {
         name: 'cron executor warm-up',
         taskId: `${WARMUP_PREFIX}${agent}.${now}-${this.seq++}`,
         ...WARMUP_NEED,
-        executor: { executorId: EXECUTOR_ID, name: 'agora cron executor', command: executorCommand },
+        executor: { executorId: EXECUTOR_ID, name: 'agora cron executor', command: executor.command, resources: executor.resources },
         data: encodeRunSpec({ v: 1, run: 'warm-up', startAt: 0, command: { value: 'true', shell: true }, env: {} }),
       });
     } catch {

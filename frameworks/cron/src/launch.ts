@@ -56,6 +56,8 @@ export interface RunTaskOptions {
   from: Resource[];
   /** The cron executor's command; undefined = command tasks only. */
   executorCommand: string | undefined;
+  /** The cron executor's own resources (the same in every task naming it). */
+  executorResources?: { cpus: number; mem: number };
   /** The executor starts the command at this instant (ms), not before; 0 = at once. */
   startAt: number;
 }
@@ -85,7 +87,7 @@ export function runTask(offer: Offer, job: Job, r: RunRecord, o: RunTaskOptions)
   // task naming it (it is one process per agent).
   return executorTask(offer, {
     ...common,
-    executor: { executorId: EXECUTOR_ID, name: 'agora cron executor', command: o.executorCommand! },
+    executor: { executorId: EXECUTOR_ID, name: 'agora cron executor', command: o.executorCommand!, ...(o.executorResources ? { resources: o.executorResources } : {}) },
     data: encodeRunSpec({ v: 1, run: r.id, startAt: o.startAt, command, env }),
   });
 }

@@ -24,6 +24,13 @@ export interface CronSchedulerOptions {
   launchBatchMs?: number;
   /** How the agent starts the cron executor. @default node + this package's executor.js */
   executorCommand?: string;
+  /**
+   * The cron executor's own resources on each agent, held while it runs (each run adds its
+   * job's on top). Starting runs costs the executor CPU (a fork and an exec per run): under
+   * cgroups its CPU share caps how many runs per second an agent can start on time.
+   * @default { cpus: 0.25, mem: 128 }
+   */
+  executorResources?: { cpus?: number; mem?: number };
   /** Offers are kept (and revived) this long before a launch, so runs start on time. @default 5000 */
   readyAheadMs?: number;
   /**
@@ -54,6 +61,7 @@ export interface Compiled {
   launchAheadMs: number;
   launchBatchMs: number;
   executorCommand: string | undefined;
+  executorResources: { cpus: number; mem: number };
   readyAheadMs: number;
   missedAfterMs: number;
   historyLimit: number;
@@ -69,6 +77,10 @@ export function compileOptions(o: CronSchedulerOptions): Compiled {
     const v = o[k];
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) throw new Error(`cron: option \`${k}\` must be a non-negative number of ms, not ${String(v)}`);
   }
+  const er = { cpus: o.executorResources?.cpus ?? 0.25, mem: o.executorResources?.mem ?? 128 };
+  for (const [k, v] of Object.entries(er)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`cron: option \`executorResources.${k}\` must be a positive number, not ${String(v)}`);
+  }
   return {
     masters: Array.isArray(o.master) ? o.master : [o.master],
     workDir: o.workDir,
@@ -78,6 +90,7 @@ export function compileOptions(o: CronSchedulerOptions): Compiled {
     launchAheadMs: Math.max(0, o.launchAheadMs ?? 2000),
     launchBatchMs: Math.max(0, o.launchBatchMs ?? 250),
     executorCommand: (o.launchAheadMs ?? 2000) > 0 ? o.executorCommand ?? defaultExecutorCommand() : undefined,
+    executorResources: er,
     readyAheadMs: o.readyAheadMs ?? 5000,
     missedAfterMs: o.missedAfterMs ?? 5000,
     historyLimit: o.historyLimit ?? 100,

@@ -506,7 +506,7 @@ export class CronScheduler {
   private warmUp(): void {
     const cmd = this.o.executorCommand;
     if (cmd === undefined || this.held.size === 0 || !this.driver.connected) return;
-    this.warmth.warmUp(this.held, cmd, this.o.clock.now(), (offerId, task) => this.driver.launch(offerId, [task], { refuseSeconds: 0 }));
+    this.warmth.warmUp(this.held, { command: cmd, resources: this.o.executorResources }, this.o.clock.now(), (offerId, task) => this.driver.launch(offerId, [task], { refuseSeconds: 0 }));
   }
 
   /** Keeps offers only while an instant is near or runs wait; declines the rest for a while. */
@@ -557,7 +557,7 @@ export class CronScheduler {
         const taskId = taskIdOf(r.id, r.attempt, r.relaunches ?? 0);
         let task: TaskInfo;
         try {
-          task = runTask(offer, job, r, { taskId, from: offer.resources ?? [], executorCommand, startAt });
+          task = runTask(offer, job, r, { taskId, from: offer.resources ?? [], executorCommand, executorResources: this.o.executorResources, startAt });
         } catch (e) {
           r.attempt--;
           this.o.logger.warn(`cron: ${(e as Error).message}`);

@@ -131,6 +131,12 @@ export class Agent extends EventEmitter {
         return isolation() as Isolation;
       },
     };
+    // The master holds an executor's own resources until it hears the executor is gone. (A
+    // report lost with the link is repaired by re-registration, which lists live executors.)
+    this.state.onExecutorRemoved = (e) => {
+      if (e.kind === 'command' || !this.agentId) return;
+      this.link.send({ type: AgentCallType.EXECUTOR_EXITED, agentId: { value: this.agentId }, executorExited: { frameworkId: { value: e.frameworkId }, executorId: { value: e.executorId } } });
+    };
     this.builtin = new BuiltinExecutors(this.ctx);
     this.custom = new CustomExecutors(this.ctx);
     this.link = new MasterLink(

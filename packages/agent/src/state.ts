@@ -128,6 +128,8 @@ export class AgentState {
   readonly tasks = new Map<string, TaskRecord>();
   /** Where durable changes are reported (the checkpoint); none in a bare state. */
   journal: StateJournal | undefined;
+  /** Told when an executor is forgotten (its process gone, its tasks done): the master frees its resources. */
+  onExecutorRemoved: ((e: ExecutorRecord) => void) | undefined;
 
   /** Records (or refreshes) a framework's info. */
   framework(info: FrameworkInfo): FrameworkRecord {
@@ -219,6 +221,7 @@ export class AgentState {
     if (this.executors.get(e.key) !== e) return;
     this.executors.delete(e.key);
     this.journal?.executorRemoved(e);
+    this.onExecutorRemoved?.(e);
     for (const x of this.executors.values()) if (x.frameworkId === e.frameworkId) return;
     for (const t of this.tasks.values()) if (t.frameworkId === e.frameworkId) return;
     this.frameworks.delete(e.frameworkId);

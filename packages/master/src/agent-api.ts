@@ -104,6 +104,13 @@ export class AgentApi {
         fw.send({ type: EventType.MESSAGE, message: { agentId: { value: agent.id }, executorId: msg?.executorId ?? undefined, data: msg?.data ?? new Uint8Array() } });
         return;
       }
+      case AgentCallType.EXECUTOR_EXITED: {
+        const fid = idOf(call.executorExited?.frameworkId);
+        const eid = idOf(call.executorExited?.executorId);
+        if (!fid || !eid) return this.invalid(conn, 'executor_exited needs framework_id and executor_id');
+        this.m.executorExited(agent.id, fid, eid);
+        return;
+      }
       case AgentCallType.REGISTER:
         return this.invalid(conn, 'this stream is already registered; open a new stream to re-register');
       default:
@@ -249,7 +256,6 @@ export class AgentApi {
       readded.push(rec);
       if (rec.state !== state) m.tasks.setState(rec, state, latest);
     }
-    m.tasks.pruneIdleExecutors(agent.id);
     for (const rec of previous.values()) {
       // The agent no longer has it: the RUN_TASK was lost, or the agent lost its state.
       // Partition-aware frameworks never get TASK_LOST: for them the task is definitely GONE.

@@ -338,13 +338,24 @@ export class MasterState implements FailureHost {
 
   /** Adds a task to the table and charges it (and a new executor) to its framework. */
   trackTask(rec: TaskRecord, executorResources: readonly Resource[] = []): Resource[] {
-    const charged = this.tasks.add(rec, executorResources);
     const fw = this.frameworks.get(rec.frameworkId);
-    if (fw) {
-      fw.charge(this.taskRole(rec, fw), rec.resources, 1);
-      fw.charge(this.taskRole(rec, fw), charged, 1);
+    const role = fw ? this.taskRole(rec, fw) : undefined;
+    const charged = this.tasks.add(rec, executorResources, role);
+    if (fw && role !== undefined) {
+      fw.charge(role, rec.resources, 1);
+      fw.charge(role, charged, 1);
     }
     return charged;
+  }
+
+  /** The agent reports an executor gone: what it held (idle or not) is free again. */
+  executorExited(agentId: string, frameworkId: string, executorId: string): void {
+    const freed = this.tasks.executorExited(agentId, TaskTable.executorKey(agentId, frameworkId, executorId));
+    if (!freed || freed.resources.length === 0) return;
+    this.ledger.give(agentId, freed.resources);
+    const fw = this.frameworks.get(frameworkId);
+    if (fw && freed.role !== undefined) fw.charge(freed.role, freed.resources, -1);
+    this.requestAllocation(agentId);
   }
 
   /** Removes a task (terminal, or dropped with its framework) and frees what it held. */

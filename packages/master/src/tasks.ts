@@ -35,7 +35,18 @@ export type TaskObserver = (rec: TaskRecord, previous: TaskState | undefined) =>
 
 interface ExecutorRecord {
   resources: Resource[];
+  /** Its live tasks. */
   live: number;
+  /** The role its resources were charged to, for launched ones (restored ones were not charged). */
+  role: string | undefined;
+  /** The agent reported it gone while tasks of it were still live here: freed with the last. */
+  exited: boolean;
+}
+
+/** An executor's resources, freed because it is gone. */
+export interface FreedExecutor {
+  readonly resources: Resource[];
+  readonly role: string | undefined;
 }
 
 export class TaskTable {
@@ -86,9 +97,11 @@ export class TaskTable {
 
   /**
    * Adds a task. When it names an executor not yet running, `executorResources` are charged to
-   * that executor and returned (the caller takes them from the ledger); otherwise [] .
+   * that executor (under `role`) and returned (the caller takes them from the ledger); otherwise [].
+   * The executor then holds them until the agent reports it gone (`executorExited`), as in
+   * Mesos: an idle executor still runs, and still uses what it asked for.
    */
-  add(rec: TaskRecord, executorResources: readonly Resource[] = []): Resource[] {
+  add(rec: TaskRecord, executorResources: readonly Resource[] = [], role?: string): Resource[] {
     this.live.set(rec.key, rec);
     index(this.byAgent, rec.agentId, rec.key, true);
     index(this.byFramework, rec.frameworkId, rec.key, true);
@@ -100,7 +113,7 @@ export class TaskTable {
       ex.live++;
       return [];
     }
-    this.executors.set(rec.executorKey, { resources: [...executorResources], live: 1 });
+    this.executors.set(rec.executorKey, { resources: [...executorResources], live: 1, role, exited: false });
     index(this.executorsByAgent, rec.agentId, rec.executorKey, true);
     return [...executorResources];
   }
@@ -130,7 +143,7 @@ export class TaskTable {
   /**
    * Removes a task that reached a terminal state (or was dropped with its framework) and keeps
    * it among the completed. Returns the resources it released: its own, plus its executor's
-   * when it was that executor's last task.
+   * when it was the last task of an executor already reported gone.
    */
   remove(rec: TaskRecord): Resource[] {
     if (!this.live.delete(rec.key)) return [];
@@ -141,7 +154,7 @@ export class TaskTable {
     const released = [...rec.resources];
     if (rec.executorKey) {
       const ex = this.executors.get(rec.executorKey);
-      if (ex && --ex.live <= 0) {
+      if (ex && --ex.live <= 0 && ex.exited) {
         this.executors.delete(rec.executorKey);
         index(this.executorsByAgent, rec.agentId, rec.executorKey, false);
         released.push(...ex.resources);
@@ -222,22 +235,29 @@ export class TaskTable {
 
   /**
    * Re-creates an executor record from an agent's registration, before its tasks are re-added
-   * (each re-added task then counts toward it); see pruneIdleExecutors.
+   * (each re-added task then counts toward it). It holds its resources until the agent reports
+   * it gone, idle or not.
    */
   restoreExecutor(agentId: string, key: string, resources: readonly Resource[]): void {
     if (this.executors.has(key)) return;
-    this.executors.set(key, { resources: [...resources], live: 0 });
+    this.executors.set(key, { resources: [...resources], live: 0, role: undefined, exited: false });
     index(this.executorsByAgent, agentId, key, true);
   }
 
-  /** Drops restored executors that got no task: nothing would ever release them. */
-  pruneIdleExecutors(agentId: string): void {
-    for (const k of [...(this.executorsByAgent.get(agentId) ?? [])]) {
-      if ((this.executors.get(k)?.live ?? 0) <= 0) {
-        this.executors.delete(k);
-        index(this.executorsByAgent, agentId, k, false);
-      }
+  /**
+   * The agent says the executor is gone. Returns what it frees now; when tasks of it are still
+   * live here (their terminal updates are on their way), it is freed with the last of them.
+   */
+  executorExited(agentId: string, key: string): FreedExecutor | undefined {
+    const ex = this.executors.get(key);
+    if (!ex) return undefined;
+    if (ex.live > 0) {
+      ex.exited = true;
+      return undefined;
     }
+    this.executors.delete(key);
+    index(this.executorsByAgent, agentId, key, false);
+    return { resources: ex.resources, role: ex.role };
   }
 
   allLive(): IterableIterator<TaskRecord> {

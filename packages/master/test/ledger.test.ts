@@ -68,7 +68,7 @@ test('inactive agents leave the totals and the offerable set', () => {
   assert.equal(ledger.totals.size, 0);
 });
 
-test('completed tasks are bounded, oldest first, and executors release with their last task', () => {
+test('completed tasks are bounded, oldest first, and executors hold their resources until reported gone', () => {
   const t = new TaskTable(3);
   for (let i = 1; i <= 5; i++) {
     const r = rec(i, R('cpus:1'));
@@ -84,8 +84,21 @@ test('completed tasks are bounded, oldest first, and executors release with thei
   assert.deepEqual(t.add(b, R('cpus:0.5')), [], 'a running executor is not charged twice');
   assert.deepEqual(t.executorIdsOn('a1', 'fw'), ['ex']);
   assert.equal(resources.scalarOf(t.remove(a), 'cpus'), 1);
-  assert.equal(resources.scalarOf(t.remove(b), 'cpus'), 1.5);
+  assert.equal(resources.scalarOf(t.remove(b), 'cpus'), 1, 'an idle executor still runs: it keeps its own');
+  assert.deepEqual(t.executorIdsOn('a1', 'fw'), ['ex']);
+  assert.equal(resources.scalarOf(t.usedOn('a1'), 'cpus'), 0.5);
+  const c = { ...rec(12, R('cpus:1')), key: TaskTable.key('fw', 't12'), executorKey: exKey };
+  assert.deepEqual(t.add(c, R('cpus:0.5')), [], 'a task on the idle executor is not charged for it again');
+  assert.equal(t.executorExited('a1', exKey), undefined, 'gone with a task still live here: freed with that task');
+  assert.equal(resources.scalarOf(t.remove(c), 'cpus'), 1.5);
   assert.deepEqual(t.executorIdsOn('a1', 'fw'), []);
+  // Idle and reported gone: freed at once; a second report frees nothing.
+  const d = { ...rec(13, R('cpus:1')), key: TaskTable.key('fw', 't13'), executorKey: exKey };
+  t.add(d, R('cpus:0.5'), 'web');
+  t.remove(d);
+  assert.deepEqual(t.executorExited('a1', exKey), { resources: R('cpus:0.5'), role: 'web' });
+  assert.equal(t.executorExited('a1', exKey), undefined);
+  assert.deepEqual(t.usedOn('a1'), []);
 });
 
 test('completed tasks keep small status data but drop bulky payloads already delivered', () => {

@@ -276,14 +276,17 @@ describe('master over gRPC', () => {
       sched.do({ type: CallType.MESSAGE, message: { agentId: { value: 'agent-nope' }, executorId: { value: 'x' } } });
       assert.match(await sched.errorEvent(/agent-nope/), /message.agent_id 'agent-nope' is not a known agent/);
 
-      // The group's tasks finish: the executor's resources come back with the last one.
+      // The group's tasks finish: the tasks' resources come back; the executor's own only once
+      // the agent reports it gone (an idle executor still runs, as in Mesos).
       agent.status(fwId, 'g1', TaskState.TASK_FINISHED);
       agent.status(fwId, 'g2', TaskState.TASK_FINISHED);
       await sched.update((x) => x.taskId?.value === 'g2');
-      await until('group resources back', () => true);
       await sleep(20);
-      const st2 = await op.getState();
-      assert.equal(resources.scalarOf(st2.agents[0]?.allocatedResources ?? [], 'cpus'), 0.6, 'task c1 + its executor');
+      const cpusAllocated = async (): Promise<number> => resources.scalarOf((await op.getState()).agents[0]?.allocatedResources ?? [], 'cpus');
+      assert.equal(await cpusAllocated(), 1.1, 'task c1 + its executor + the idle group executor');
+      agent.send({ type: 5, executorExited: { frameworkId: { value: fwId }, executorId: { value: 'grp-ex' } } });
+      for (let i = 0; i < 100 && (await cpusAllocated()) !== 0.6; i++) await sleep(20);
+      assert.equal(await cpusAllocated(), 0.6, 'task c1 + its executor; the group executor is freed');
       await checkLedger(op);
       // Operator paging and filters, and Teardown of an unknown framework.
       const page = await op.getTasks({ includeCompleted: true, limit: 2, offset: 1 });

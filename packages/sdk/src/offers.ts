@@ -81,6 +81,12 @@ export interface ExecutorTaskSpec extends Omit<CommandTaskSpec, 'command'> {
     env?: Record<string, string>;
     /** @default [] */
     uris?: CommandInfo['uris'];
+    /**
+     * The executor process's own resources, charged once, with the task that starts it, and
+     * held while it runs (tasks add theirs on top, as in Mesos). Launch the first task on an
+     * offer holding task + executor resources. @default none (the agent's small default)
+     */
+    resources?: { cpus?: number; mem?: number; disk?: number };
   };
 }
 
@@ -198,6 +204,15 @@ export function executorTask(offer: Offer, spec: ExecutorTaskSpec): TaskInfo {
     command: commandInfo(spec.executor.command, { ...spec.executor.env, ...spec.env }, spec.executor.uris ?? spec.uris, spec.secrets),
   };
   if (offer.frameworkId?.value) executor.frameworkId = { value: offer.frameworkId.value };
+  const own = spec.executor.resources;
+  if (own) {
+    const role = offerRole(offer);
+    executor.resources = (['cpus', 'mem', 'disk'] as const).flatMap((name) => {
+      const v = own[name] ?? 0;
+      if (!Number.isFinite(v) || v < 0) throw new Error(`executor '${executorId}' asks for ${name}:${v}, which is not a non-negative number`);
+      return v > 0 ? [{ ...res.scalar(name, v), allocationInfo: { role } }] : [];
+    });
+  }
   task.executor = executor;
   return task;
 }

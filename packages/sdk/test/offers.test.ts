@@ -82,6 +82,17 @@ describe('executorTask', () => {
     assert.deepEqual(t.executor?.command?.environment?.variables?.map((v) => v.name), ['A']);
     assert.equal(t.command, undefined);
     assert.equal(Buffer.from(t.data ?? []).toString(), 'x');
+    assert.equal(t.executor?.resources, undefined, 'no executor resources unless asked: the agent gives its default');
+  });
+
+  it('declares the executor\'s own resources with the offer\'s role, and refuses impossible ones', () => {
+    const offer = makeOffer();
+    const t = executorTask(offer, { name: 'job', cpus: 0.1, mem: 16, executor: { command: 'node exec.js', resources: { cpus: 0.25, mem: 128 } } });
+    assert.equal(resources.formatResources(t.executor?.resources ?? []), 'cpus:0.25;mem:128');
+    for (const r of t.executor?.resources ?? []) assert.equal(r.allocationInfo?.role, 'web');
+    assert.equal(resources.formatResources(t.resources ?? []), 'cpus:0.1;mem:16', 'the task keeps only its own');
+    assert.throws(() => executorTask(offer, { name: 'job', executor: { command: 'x', resources: { cpus: -1 } } }), /executor 'job-executor' asks for cpus:-1/);
+    assert.throws(() => executorTask(offer, { name: 'job', executor: { command: 'x', resources: { mem: Number.NaN } } }), /mem:NaN/);
   });
 });
 
