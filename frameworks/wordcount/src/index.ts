@@ -10,13 +10,13 @@
  * Built only on @agora/sdk: a scheduler (`runWordcount`), a count executor (`dist/executor.js`,
  * started by the agents) and the pieces both use, exported for tests and other tools.
  */
-export { runWordcount, defaultExecutorCommand } from './scheduler.js';
+export { runWordcount, defaultExecutorCommand, taskCpus } from './scheduler.js';
 export type { WordcountOptions, WordcountResult, WordcountProgress, ChunkReport } from './scheduler.js';
 export { WordCounter, countBytes, isWhitespace, WHITESPACE } from './counter.js';
 export type { Counts, KernelKind } from './counter.js';
 export { FreqScanner, FreqTable, encodeTable, decodeTable, mergeTable, topK, topKOfTable } from './freq.js';
 export type { TopWord } from './freq.js';
-export { splitRanges, nominalBoundaries, chunkCount, parseSize, DEFAULT_CHUNK_SIZE } from './split.js';
+export { splitRanges, nominalBoundaries, chunkCount, autoChunkCount, parseSize, DEFAULT_CHUNK_SIZE } from './split.js';
 export type { ByteRange, ReadAt } from './split.js';
 export { openInput, serveFile, isUrl, InputError } from './input.js';
 export type { InputInfo, RangeServer } from './input.js';

@@ -29,7 +29,7 @@ import { inflateRawSync } from 'node:zlib';
 import { FreqTable, mergeTable, topKOfTable, type TopWord } from './freq.js';
 import { openInput, serveFile, type InputInfo, type RangeServer } from './input.js';
 import { FATAL_PREFIX, decodeResult, encodeSpec, type ChunkResult, type ChunkSpec, type ProgressMessage } from './protocol.js';
-import { chunkCount, splitRanges, type ByteRange } from './split.js';
+import { autoChunkCount, chunkCount, splitRanges, type ByteRange } from './split.js';
 
 /** Options of `runWordcount`. */
 export interface WordcountOptions {
@@ -37,9 +37,12 @@ export interface WordcountOptions {
   master: string | string[];
   /** A local path or an http(s) URL. */
   input: string;
-  /** Number of chunks (wins over chunkSize). @default ceil(size / chunkSize) */
+  /**
+   * Number of chunks (wins over chunkSize). @default one per task slot in the first offers
+   * (cpus / cpusPerTask), with chunks of 64 MiB to 1 GiB (see autoChunkCount)
+   */
   chunks?: number;
-  /** Bytes per chunk. @default 64 MiB */
+  /** Bytes per chunk: ceil(size / chunkSize) chunks. @default see `chunks` */
   chunkSize?: number;
   /** Also return the K most frequent words. @default 0 (none) */
   top?: number;
@@ -144,24 +147,28 @@ const EXECUTOR_FILE = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '.
  * Used only while it is newer than every compiled file it was made from, so a stale bundle
  * (sources rebuilt without it) is never run.
  */
-function freshBundle(): string | undefined {
-  if (EXECUTOR_FILE.endsWith('.ts')) return undefined;
-  const bundle = EXECUTOR_FILE.replace(/\.js$/, '.bundle.mjs');
+function freshBundle(executorFile: string): string | undefined {
+  if (executorFile.endsWith('.ts')) return undefined;
+  const bundle = executorFile.replace(/\.js$/, '.bundle.mjs');
   try {
     const made = statSync(bundle).mtimeMs;
-    const { inputs } = JSON.parse(readFileSync(EXECUTOR_FILE.replace(/\.js$/, '.bundle.json'), 'utf8')) as { inputs: string[] };
+    const { inputs } = JSON.parse(readFileSync(executorFile.replace(/\.js$/, '.bundle.json'), 'utf8')) as { inputs: string[] };
     return inputs.length > 0 && inputs.every((p) => statSync(p).mtimeMs <= made) ? bundle : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** The command the agent runs for a count executor (absolute paths: it runs in the sandbox). */
-export function defaultExecutorCommand(): string {
+/**
+ * The command the agent runs for a count executor (absolute paths: it runs in the sandbox).
+ * `executorFile` is this package's executor.js (or .ts); a caller that bundled this module
+ * (the CLI's one-file fast path) passes the real one, since its own location says nothing.
+ */
+export function defaultExecutorCommand(executorFile = EXECUTOR_FILE): string {
   const q = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
   // The bundle, else compiled JS; from sources (unit tests under tsx) through tsx.
-  if (EXECUTOR_FILE.endsWith('.ts')) return `${q(process.execPath)} --import ${q(import.meta.resolve('tsx'))} ${q(EXECUTOR_FILE)}`;
-  return `${q(process.execPath)} ${q(freshBundle() ?? EXECUTOR_FILE)}`;
+  if (executorFile.endsWith('.ts')) return `${q(process.execPath)} --import ${q(import.meta.resolve('tsx'))} ${q(executorFile)}`;
+  return `${q(process.execPath)} ${q(freshBundle(executorFile) ?? executorFile)}`;
 }
 
 /** The job's plan: its chunks and where tasks fetch ranges over HTTP. */
@@ -181,22 +188,66 @@ export async function runWordcount(options: WordcountOptions): Promise<Wordcount
   const input = await openInput(options.input);
   let server: RangeServer | undefined;
   let plan: Promise<Plan> | undefined;
+  let seen: (slots: number) => void = () => undefined;
   try {
-    const n = chunkCount(input.size, options);
+    // Not with --top: a chunk's frequency map grows with its distinct words and must fit one
+    // status update, so --top keeps the 64 MiB default.
+    const auto = options.chunks === undefined && options.chunkSize === undefined && !(options.top ?? 0);
+    const fixed = auto ? 0 : chunkCount(input.size, options);
+    // With auto chunking the plan waits for the first offers (they come while the input's
+    // boundaries would be searched anyway), or falls back to 64 MiB chunks after a while.
+    const slots = new Promise<number>((resolve) => {
+      const timer = setTimeout(() => resolve(0), AUTO_CHUNK_WAIT_MS);
+      seen = (s) => {
+        clearTimeout(timer);
+        resolve(s);
+      };
+    });
     plan = (async () => {
+      const n = auto ? await slots.then((s) => (s > 0 ? autoChunkCount(input.size, s) : chunkCount(input.size, {}))) : fixed;
       const ranges = await splitRanges(input.size, n, input.readAt);
       if (input.kind === 'file') server = await serveFile(input.path!, input.size, options.serveHost, options.advertiseHost);
       return { ranges, url: server?.url ?? input.url, planMs: performance.now() - t0 };
     })();
-    return await runJob(options, input, plan, t0);
+    return await runJob(options, input, plan, t0, (s) => seen(s));
   } finally {
+    seen(0); // a job that ended before any offer came does not leave the plan waiting
     await plan?.catch(() => undefined);
     await server?.close();
     await input.close();
   }
 }
 
-function runJob(options: WordcountOptions, input: InputInfo, plan: Promise<Plan>, t0: number): Promise<WordcountResult> {
+/** How long auto chunking waits for offers before it plans 64 MiB chunks. */
+const AUTO_CHUNK_WAIT_MS = 2000;
+
+/**
+ * The cpus of the next count task from an offer holding `have` cpus: `want`, or what is left
+ * when that is at least half of it (an agent with 1.9 free cpus runs two tasks, one of them at
+ * 0.9, rather than leave most of a core idle); 0 when it holds less.
+ */
+export function taskCpus(have: number, want: number): number {
+  if (have + 1e-9 >= want) return want;
+  return have + 1e-9 >= want / 2 ? Math.floor(have * 1000) / 1000 : 0;
+}
+
+/** Task slots in offers: how many count tasks (see taskCpus) of `mem` each one holds. */
+function slotsIn(offers: Offer[], cpus: number, mem: number): number {
+  let n = 0;
+  for (const o of offers) {
+    const have = o.resources ?? [];
+    let c = res.scalarOf(have, 'cpus');
+    let m = res.scalarOf(have, 'mem');
+    for (let t = taskCpus(c, cpus); t > 0 && m + 1e-9 >= mem; t = taskCpus(c, cpus)) {
+      n++;
+      c -= t;
+      m -= mem;
+    }
+  }
+  return n;
+}
+
+function runJob(options: WordcountOptions, input: InputInfo, plan: Promise<Plan>, t0: number, offersSeen: (slots: number) => void): Promise<WordcountResult> {
   const cpus = options.cpusPerTask ?? 1;
   const mem = options.memPerTask ?? 128;
   const maxAttempts = options.maxAttempts ?? 4;
@@ -279,7 +330,8 @@ function runJob(options: WordcountOptions, input: InputInfo, plan: Promise<Plan>
       const tasks: TaskInfo[] = [];
       while (pending.length > 0) {
         const probe = { ...offer, resources: left };
-        if (!offerFits(probe, { cpus, mem })) break;
+        const cpusNow = taskCpus(res.scalarOf(left, 'cpus'), cpus);
+        if (cpusNow <= 0 || !offerFits(probe, { cpus: cpusNow, mem })) break;
         const c = chunks[pending[0]!]!;
         const executorId = idle.get(agentId)?.pop() ?? `wordcount-${executorSeq++}`;
         c.attempts++;
@@ -292,7 +344,7 @@ function runJob(options: WordcountOptions, input: InputInfo, plan: Promise<Plan>
           ...(options.slowMs ? { slowMs: options.slowMs } : {}),
         };
         const task = executorTask(offer, {
-          name: `wordcount chunk ${c.index}`, taskId, cpus, mem, from: left, data: encodeSpec(spec),
+          name: `wordcount chunk ${c.index}`, taskId, cpus: cpusNow, mem, from: left, data: encodeSpec(spec),
           // For operators (the web UI's progress view): which chunk of how many, and its bytes.
           labels: { 'wordcount.chunk': String(c.index), 'wordcount.chunks': String(chunks.length), 'wordcount.bytes': String(c.end - c.start), 'wordcount.size': String(input.size) },
           executor: { executorId, name: 'wordcount count executor', command },
@@ -373,6 +425,7 @@ function runJob(options: WordcountOptions, input: InputInfo, plan: Promise<Plan>
         resourceOffers(d, offers) {
           if (!planned) {
             early.push(...offers);
+            offersSeen(slotsIn(early, cpus, mem));
             return;
           }
           handleOffers(d, offers);

@@ -30,6 +30,24 @@ export function chunkCount(size: number, opts: { chunks?: number; chunkSize?: nu
 /** @default 64 MiB */
 export const DEFAULT_CHUNK_SIZE = 64 << 20;
 
+/** Auto chunking never makes chunks smaller than this… */
+export const MIN_AUTO_CHUNK = 64 << 20;
+/** …nor larger than this: a re-run after a failure repeats at most this much. */
+export const MAX_AUTO_CHUNK = 1 << 30;
+
+/**
+ * How many chunks when the user names neither a count nor a size: one per task slot the
+ * cluster offers (so every chunk starts in the first wave of launches), within chunk sizes of
+ * 64 MiB to 1 GiB. Why not many small chunks: a count task reads a page-cached 64 MiB in
+ * ≈20 ms, while each later wave of launches costs a round of status update → offer → launch
+ * (≈150–200 ms here); more chunks than slots makes the job wait on the cluster, not on counting.
+ */
+export function autoChunkCount(size: number, slots: number): number {
+  const fewest = Math.max(1, Math.ceil(size / MAX_AUTO_CHUNK));
+  const most = Math.max(1, Math.ceil(size / MIN_AUTO_CHUNK));
+  return Math.min(most, Math.max(fewest, Math.floor(slots)));
+}
+
 /** Nominal (unadjusted) boundaries: n+1 offsets from 0 to size. */
 export function nominalBoundaries(size: number, n: number): number[] {
   const out: number[] = [];

@@ -4,7 +4,9 @@
  * (wordcount-argv.ts), so both behave the same. Imports no oclif.
  */
 import { DEFAULTS, OperatorClient } from '@agora/core';
-import { openInput, parseSize, runWordcount, type WordcountProgress } from '@agora/wordcount';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultExecutorCommand, openInput, parseSize, runWordcount, type WordcountProgress } from '@agora/wordcount';
 import { UserError, oneLine, peerError } from './errors.js';
 import { parseMasters } from './masters.js';
 
@@ -93,7 +95,9 @@ export async function runWordcountCommand(args: WordcountArgs): Promise<void> {
     }
   }
   // The input and the master are checked at the same time, but an input error is reported
-  // first, so a typo is reported as such even with no cluster.
+  // first, so a typo is reported as such even with no cluster. The job does not wait for the
+  // master's answer (a round trip on the path of a one-second job): the check runs beside it
+  // and, if no master answers, stops it with the check's clear error.
   const inputCheck = openInput(args.input).then((i) => i.close());
   const masterCheck = checkMasters(masters);
   masterCheck.catch(() => undefined);
@@ -102,17 +106,23 @@ export async function runWordcountCommand(args: WordcountArgs): Promise<void> {
   } catch (err) {
     throw new UserError(oneLine(err));
   }
-  await masterCheck;
 
   const bar = new Bar();
   // Ctrl-C (or a TERM) stops the job properly: the framework is torn down, its tasks killed.
   const interrupt = new AbortController();
+  let unreachable: unknown;
+  masterCheck.catch((err: unknown) => {
+    unreachable = err;
+    interrupt.abort();
+  });
   const onSignal = (): void => interrupt.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let result;
   try {
     result = await runWordcount({
+      // Named from the package's real location: this module may run from the CLI's bundle.
+      executorCommand: defaultExecutorCommand(join(dirname(fileURLToPath(import.meta.resolve('@agora/wordcount'))), 'executor.js')),
       master: masters,
       input: args.input,
       ...(args.chunks !== undefined ? { chunks: args.chunks } : {}),
@@ -127,6 +137,7 @@ export async function runWordcountCommand(args: WordcountArgs): Promise<void> {
     });
   } catch (err) {
     bar.clear();
+    if (unreachable !== undefined) throw unreachable;
     throw new UserError(oneLine(err), interrupt.signal.aborted ? 130 : 1);
   } finally {
     process.off('SIGINT', onSignal);

@@ -26,10 +26,10 @@ export default class WordcountCommand extends BaseCommand {
   // Keep in step with wordcount-argv.ts (the fast path's parser of these same flags).
   static override flags = {
     master: masterFlag,
-    chunks: Flags.integer({ summary: 'Number of chunks (count tasks).', min: 1, exclusive: ['chunk-size'], helpValue: 'N' }),
-    'chunk-size': Flags.string({ summary: 'Bytes per chunk: 64MiB, 512k, 1GiB, 1000000 (k/M/G are powers of 1024). Default 64MiB.', helpValue: 'SIZE' }),
+    chunks: Flags.integer({ summary: 'Number of chunks (count tasks). Default: one per task slot the cluster offers, 64 MiB to 1 GiB each (64 MiB chunks with --top).', min: 1, exclusive: ['chunk-size'], helpValue: 'N' }),
+    'chunk-size': Flags.string({ summary: 'Bytes per chunk: 64MiB, 512k, 1GiB, 1000000 (k/M/G are powers of 1024).', helpValue: 'SIZE' }),
     top: Flags.integer({ summary: 'Also print the K most frequent words.', min: 0, default: 0, helpValue: 'K' }),
-    cpus: amountFlag({ summary: 'CPUs of each count task (default 1).', helpValue: 'N' }),
+    cpus: amountFlag({ summary: 'CPUs of each count task (default 1; an agent with less than that but at least half left runs one more task on what is left).', helpValue: 'N' }),
     mem: amountFlag({ summary: 'Memory of each count task in MiB (default 128).', helpValue: 'MiB' }),
     'serve-host': Flags.string({ summary: 'Address the range server for agents on other hosts binds (default 127.0.0.1).', helpValue: 'HOST' }),
     'advertise-host': Flags.string({ summary: 'Host name those agents use to reach it (default: --serve-host).', helpValue: 'HOST' }),
