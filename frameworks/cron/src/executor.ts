@@ -13,6 +13,7 @@
  */
 import path from 'node:path';
 import { ExecutorDriver, TASK_ENV } from '@agora/sdk';
+import { PosixSpawnStarter } from './launcher.js';
 import { TimedRuns } from './timed-runs.js';
 
 const sandbox = process.env[TASK_ENV.sandbox] ?? process.cwd();
@@ -32,6 +33,17 @@ const driver = new ExecutorDriver({
   },
 });
 runs = new TimedRuns({ dir: path.join(sandbox, 'runs'), report: (u) => driver.sendStatusUpdate(u) });
+// Runs start through the posix_spawn helper once it is up (Node's spawn until then, and where
+// it cannot run); AGORA_CRON_STARTER=node keeps Node's spawn.
+let helper: PosixSpawnStarter | undefined;
+if (process.env.AGORA_CRON_STARTER !== 'node') {
+  void PosixSpawnStarter.open((ids) => runs?.starterDied(ids)).then((s) => {
+    helper = s;
+    if (s) runs?.useStarter(s);
+    else process.stderr.write('cron executor: no python3 ≥ 3.8 for the posix_spawn helper; starting runs with Node\'s spawn\n');
+  });
+}
+process.once('exit', () => helper?.close());
 
 process.once('exit', () => runs?.killAllNow());
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {

@@ -5,8 +5,9 @@
  * Why: starting a run costs an offer round, a LAUNCH through master and agent, and a process
  * start — hundreds of ms on a busy cluster. The scheduler hands the run over a lead time before
  * its instant; everything that can be done early is done here on receipt (decode, run dir,
- * output files opened), so at the instant only `spawn` is left. TASK_RUNNING is sent right after
- * spawn returns (libuv reports exec success before that), so its timestamp is the real start.
+ * output files made), so at the instant only the process start is left (launcher.ts: posix_spawn
+ * in a helper, or Node's spawn). TASK_RUNNING is sent once the starter reports the process
+ * running (exec done), so its timestamp is the real start.
  *
  * A run never starts before its instant: timers may fire a little early (the event loop's cached
  * time), so the instant is checked against the wall clock and the remaining sliver is waited out
@@ -15,12 +16,12 @@
  * The command gets its own process group (`detached`) so a kill reaches the whole tree (a shell
  * and its children) without touching the executor; on shutdown every group is killed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { TaskState, type ExecutorStatusUpdate } from '@agora/sdk';
+import { NodeStarter, type Exit, type ProcessStarter } from './launcher.js';
 import { decodeRunSpec, encodeStarted, type RunSpec } from './run-spec.js';
 
 /** Options of TimedRuns. */
@@ -35,10 +36,12 @@ export interface TimedRunsOptions {
   killGraceMs?: number;
   /** Finished run directories kept (older ones are removed). @default 50 */
   keepRunDirs?: number;
+  /** How processes are started. @default NodeStarter (the executor swaps in the posix_spawn helper once it is up) */
+  starter?: ProcessStarter;
 }
 
-interface Waiting { taskId: string; spec: RunSpec; dir: string; out: number; err: number }
-interface Running { taskId: string; child: ChildProcess; killing: boolean; killTimer?: NodeJS.Timeout }
+interface Waiting { taskId: string; spec: RunSpec; dir: string }
+interface Running { taskId: string; pid: number | undefined; killing: boolean; killTimer?: NodeJS.Timeout }
 
 /** Executor-side environment variables a command must not inherit (they name the executor). */
 const EXECUTOR_ONLY = ['AGORA_AGENT_ENDPOINT', 'AGORA_EXECUTOR_ID'];
@@ -52,6 +55,7 @@ export class TimedRuns {
   private readonly env: Record<string, string>;
   private readonly killGraceMs: number;
   private readonly keepRunDirs: number;
+  private starter: ProcessStarter;
 
   constructor(private readonly o: TimedRunsOptions) {
     const env = { ...(o.env ?? process.env) } as Record<string, string>;
@@ -59,7 +63,33 @@ export class TimedRuns {
     this.env = env;
     this.killGraceMs = o.killGraceMs ?? 3000;
     this.keepRunDirs = o.keepRunDirs ?? 50;
+    this.starter = o.starter ?? new NodeStarter();
     mkdirSync(o.dir, { recursive: true });
+  }
+
+  /** How runs are started from now on (runs already started are unaffected). */
+  useStarter(starter: ProcessStarter): void {
+    this.starter = starter;
+  }
+
+  /** The current starter's kind ('posix_spawn' or 'node'). */
+  get starterKind(): string { return this.starter.kind; }
+
+  /**
+   * A starter died with these runs still going: their end can no longer be learnt, so they are
+   * killed and reported failed (rather than left running unwatched), and Node's spawn is used
+   * from now on.
+   */
+  starterDied(taskIds: string[]): void {
+    this.starter = new NodeStarter();
+    for (const id of taskIds) {
+      const r = this.running.get(id);
+      if (!r) continue;
+      this.running.delete(id);
+      if (r.killTimer) clearTimeout(r.killTimer);
+      if (r.pid !== undefined) signalGroup(r.pid, 'SIGKILL');
+      this.o.report({ taskId: id, state: TaskState.TASK_FAILED, message: 'the process starter died: the run was killed, its exit code cannot be known' });
+    }
   }
 
   /** Runs waiting for their instant. */
@@ -77,10 +107,9 @@ export class TimedRuns {
       // Leading dots become '_' too, so no task ID ('..', '.x') names a directory outside this one.
       const dir = path.join(this.o.dir, taskId.replace(/[^A-Za-z0-9_.@:-]/g, '_').replace(/^\.+/, (m) => '_'.repeat(m.length)));
       mkdirSync(dir, { recursive: true });
-      const out = openSync(path.join(dir, 'stdout'), 'a');
-      let err: number;
-      try { err = openSync(path.join(dir, 'stderr'), 'a'); } catch (e) { closeSync(out); throw e; }
-      w = { taskId, spec, dir, out, err };
+      // Made now, so that a run that cannot write its output fails on receipt, not at its instant.
+      for (const f of ['stdout', 'stderr']) closeSync(openSync(path.join(dir, f), 'a'));
+      w = { taskId, spec, dir };
     } catch (e) {
       this.o.report({ taskId, state: TaskState.TASK_FAILED, message: `cannot prepare the run: ${(e as Error).message}` });
       return;
@@ -104,8 +133,10 @@ export class TimedRuns {
     const r = this.running.get(taskId);
     if (!r || r.killing) return;
     r.killing = true;
-    signalGroup(r.child, 'SIGTERM');
-    r.killTimer = setTimeout(() => signalGroup(r.child, 'SIGKILL'), graceMs);
+    // Not started yet (the starter has not answered): the kill is applied when it does.
+    if (r.pid === undefined) return;
+    signalGroup(r.pid, 'SIGTERM');
+    r.killTimer = setTimeout(() => signalGroup(r.pid, 'SIGKILL'), graceMs);
   }
 
   /** Shutdown: waiting runs end KILLED, running process groups get SIGTERM (SIGKILL soon after). */
@@ -116,7 +147,7 @@ export class TimedRuns {
 
   /** Last resort at process exit: SIGKILL every process group still alive (synchronous). */
   killAllNow(): void {
-    for (const r of this.running.values()) signalGroup(r.child, 'SIGKILL');
+    for (const r of this.running.values()) signalGroup(r.pid, 'SIGKILL');
   }
 
   private arm(at: number): void {
@@ -145,8 +176,6 @@ export class TimedRuns {
 
   private unwait(w: Waiting): void {
     this.waiting.delete(w.taskId);
-    closeQuietly(w.out);
-    closeQuietly(w.err);
     const slot = this.byInstant.get(w.spec.startAt);
     if (!slot) return;
     slot.ids.delete(w.taskId);
@@ -162,40 +191,44 @@ export class TimedRuns {
     const argv = spec.command.shell
       ? { file: '/bin/sh', args: ['-c', spec.command.value], argv0: undefined }
       : { file: spec.command.value, args: (spec.command.arguments ?? []).slice(1), argv0: spec.command.arguments?.[0] };
-    let child: ChildProcess;
-    try {
-      child = spawn(argv.file, argv.args, { cwd: w.dir, env, detached: true, stdio: ['ignore', w.out, w.err], ...(argv.argv0 ? { argv0: argv.argv0 } : {}) });
-    } catch (e) {
-      this.o.report({ taskId, state: TaskState.TASK_FAILED, message: `cannot start: ${(e as Error).message}` });
-      return;
-    } finally {
-      closeQuietly(w.out);
-      closeQuietly(w.err);
-    }
-    if (child.pid === undefined) {
-      // spawn failed (ENOENT, EACCES …): the 'error' event names why.
-      child.once('error', (e) => this.o.report({ taskId, state: TaskState.TASK_FAILED, message: `cannot start ${argv.file}: ${e.message}`, exitCode: 127 }));
-      this.retire(w.dir);
-      return;
-    }
-    const startedAt = Date.now();
-    const r: Running = { taskId, child, killing: false };
+    const r: Running = { taskId, pid: undefined, killing: false };
     this.running.set(taskId, r);
-    this.o.report({ taskId, state: TaskState.TASK_RUNNING, message: `started (pid ${child.pid})`, data: encodeStarted(startedAt) });
-    child.once('error', () => { /* reported through 'exit' */ });
-    child.once('exit', (code, signal) => {
-      if (r.killTimer) clearTimeout(r.killTimer);
-      // The shell may be gone while its children linger in the group: end them too.
-      signalGroup(child, 'SIGKILL');
+    this.starter.start({
+      id: taskId, file: argv.file, args: argv.args, ...(argv.argv0 ? { argv0: argv.argv0 } : {}),
+      cwd: w.dir, env, stdout: path.join(w.dir, 'stdout'), stderr: path.join(w.dir, 'stderr'),
+    }).then(({ pid, exited }) => {
+      if (this.running.get(taskId) !== r) { signalGroup(pid, 'SIGKILL'); return; } // the starter died meanwhile
+      const startedAt = Date.now();
+      r.pid = pid;
+      this.o.report({ taskId, state: TaskState.TASK_RUNNING, message: `started (pid ${pid})`, data: encodeStarted(startedAt) });
+      if (r.killing) {
+        // Killed while it was being started.
+        signalGroup(pid, 'SIGTERM');
+        r.killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.killGraceMs);
+      }
+      void exited.then((exit) => this.ended(w, r, startedAt, exit));
+    }, (e: Error) => {
+      if (this.running.get(taskId) !== r) return;
       this.running.delete(taskId);
-      const signo = signal ? (osConstants.signals as Record<string, number>)[signal] ?? 0 : 0;
-      const exitCode = code ?? 128 + signo;
-      const how = code !== null ? `exited with code ${code}` : `terminated by signal ${signal ?? 'unknown'}`;
-      let state: TaskState = code === 0 ? TaskState.TASK_FINISHED : TaskState.TASK_FAILED;
-      if (r.killing) state = TaskState.TASK_KILLED;
-      this.o.report({ taskId, state, message: r.killing ? `killed (${how})` : how, exitCode, data: encodeStarted(startedAt) });
+      this.o.report({ taskId, state: TaskState.TASK_FAILED, message: e.message, exitCode: 127 });
       this.retire(w.dir);
     });
+  }
+
+  private ended(w: Waiting, r: Running, startedAt: number, exit: Exit): void {
+    if (this.running.get(r.taskId) !== r) return;
+    if (r.killTimer) clearTimeout(r.killTimer);
+    // The shell may be gone while its children linger in the group: end them too.
+    signalGroup(r.pid, 'SIGKILL');
+    this.running.delete(r.taskId);
+    const { code, signal } = exit;
+    const signo = signal ? (osConstants.signals as Record<string, number>)[signal] ?? 0 : 0;
+    const exitCode = code ?? 128 + signo;
+    const how = code !== null ? `exited with code ${code}` : `terminated by signal ${signal ?? 'unknown'}`;
+    let state: TaskState = code === 0 ? TaskState.TASK_FINISHED : TaskState.TASK_FAILED;
+    if (r.killing) state = TaskState.TASK_KILLED;
+    this.o.report({ taskId: r.taskId, state, message: r.killing ? `killed (${how})` : how, exitCode, data: encodeStarted(startedAt) });
+    this.retire(w.dir);
   }
 
   /** Keeps the latest run directories for inspection; removes older ones. */
@@ -205,11 +238,7 @@ export class TimedRuns {
   }
 }
 
-function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try { process.kill(-child.pid, sig); } catch { /* the group is gone */ }
-}
-
-function closeQuietly(fd: number): void {
-  try { closeSync(fd); } catch { /* already closed */ }
+function signalGroup(pid: number | undefined, sig: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try { process.kill(-pid, sig); } catch { /* the group is gone */ }
 }
