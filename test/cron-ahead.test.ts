@@ -116,11 +116,11 @@ test('launched ahead: neither a framework kill nor an executor kill before the i
     procs.push(a.child);
     const api = await a.ready;
     await executorReady(api);
-    // The executor holds resources of its own (it forks every run): the default 0.1 cpus, 128 MB.
+    // The executor holds resources of its own (it forks every run): the default 0.25 cpus, 128 MB.
     const op = new OperatorClient(cluster.masterAddress);
     const allocated = (await op.getAgents()).agents[0]?.allocatedResources ?? [];
     op.close();
-    assert.ok(R.scalarOf(allocated, 'cpus') >= 0.1 && R.scalarOf(allocated, 'mem') >= 128, `allocated to the cron framework: ${R.formatResources(allocated)}`);
+    assert.ok(R.scalarOf(allocated, 'cpus') >= 0.25 && R.scalarOf(allocated, 'mem') >= 128, `allocated to the cron framework: ${R.formatResources(allocated)}`);
 
     // --- the framework dies between launch-ahead and the instant
     const t1 = Math.ceil((Date.now() + LEAD_MS + 4000) / 1000) * 1000;

@@ -1,7 +1,7 @@
 /**
  * The cron framework as its own process:
  *   node dist/main.js --master 127.0.0.1:5050 --work-dir ./.agora/cron [--host 127.0.0.1] [--port 4400]
- *     [--missed-after-ms 5000] [--launch-ahead-ms 2000] [--executor-cpus 0.1] [--executor-mem 128]
+ *     [--missed-after-ms 5000] [--launch-ahead-ms 2000] [--executor-cpus 0.25] [--executor-mem 128]
  * Prints `cron api listening on HOST:PORT` once the API serves and the framework is subscribed.
  * SIGINT/SIGTERM disconnect without TEARDOWN: tasks keep running and the next start takes over.
  */

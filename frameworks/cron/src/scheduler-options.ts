@@ -29,7 +29,7 @@ export interface CronSchedulerOptions {
    * job's on top). Starting runs costs the executor CPU (a fork and an exec per run): under
    * cgroups its CPU share caps how many runs per second an agent can start on time, so raise
    * `cpus` for agents that start tens of runs a second. `mem` fits a Node process.
-   * @default { cpus: 0.1, mem: 128 }
+   * @default { cpus: 0.25, mem: 128 }
    */
   executorResources?: { cpus?: number; mem?: number };
   /** Offers are kept (and revived) this long before a launch, so runs start on time. @default 5000 */
@@ -78,7 +78,7 @@ export function compileOptions(o: CronSchedulerOptions): Compiled {
     const v = o[k];
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) throw new Error(`cron: option \`${k}\` must be a non-negative number of ms, not ${String(v)}`);
   }
-  const er = { cpus: o.executorResources?.cpus ?? 0.1, mem: o.executorResources?.mem ?? 128 };
+  const er = { cpus: o.executorResources?.cpus ?? 0.25, mem: o.executorResources?.mem ?? 128 };
   for (const [k, v] of Object.entries(er)) {
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`cron: option \`executorResources.${k}\` must be a positive number, not ${String(v)}`);
   }
