@@ -32,6 +32,11 @@ const ACLS = {
     { principals: { values: ['ops'] }, framework_principals: { type: 'ANY' } },
     { principals: { values: ['web'] }, framework_principals: { values: ['web'] } },
   ],
+  // Only ops reads sandboxes over the HTTP API; web may still call the operator API.
+  access_sandboxes: [
+    { principals: { values: ['ops'] }, users: { type: 'ANY' } },
+    { principals: { type: 'ANY' }, users: { type: 'NONE' } },
+  ],
 };
 
 before(async () => {
@@ -189,4 +194,18 @@ test('the HTTP operator API is HTTPS with the same authentication: no credential
   assert.match(right.body, /"agents"/);
   const files = await get('/files/read?taskId=nope&path=stdout');
   assert.equal(files.status, 401, 'sandbox files are behind authentication too');
+
+  // Sandbox files answer to access_sandboxes, task by task: web may read /state but not the
+  // output of a task, even its own; ops may.
+  const d = driver('sandbox-owner', secretOf('web'), { user: 'nobody' });
+  const done = await runOne(d, { command: 'echo sandbox-secret' });
+  assert.equal(taskStateName(done.state), 'TASK_FINISHED', done.message ?? '');
+  const q = `/files/read?taskId=${done.taskId?.value}&frameworkId=${d.frameworkId}&path=stdout`;
+  const asWeb = await get(q, basic('web', certs.of('web').secret));
+  assert.equal(asWeb.status, 403, asWeb.body);
+  assert.match(asWeb.body, /principal 'web' is not allowed to read sandboxes of tasks running as user 'nobody'/);
+  assert.doesNotMatch(asWeb.body, /sandbox-secret/);
+  const asOps = await get(q, basic('ops', certs.of('ops').secret));
+  assert.equal(asOps.status, 200, asOps.body);
+  assert.match(asOps.body, /sandbox-secret/);
 });

@@ -291,7 +291,8 @@ export class Master {
    * The HTTP API's share of the master's security: with TLS configured it serves HTTPS with the
    * same certificate (asking for client certificates when a CA is given), and with TLS or
    * authentication configured every route but /health is authenticated like a gRPC call and
-   * checked against the operator_api ACL (as GetState: every HTTP route is a read).
+   * checked against the operator_api ACL (as GetState: every HTTP route is a read) — except
+   * the sandbox file routes, checked per task against access_sandboxes.
    */
   private httpSecurity(): NonNullable<ConstructorParameters<typeof OperatorSurface>[3]>['security'] {
     const sec = this.opts.security;
@@ -301,6 +302,7 @@ export class Master {
     return {
       authenticate: (req, path) => authenticateHttpRequest(server, req, path),
       authorize: (principal) => sec.authorizer.operatorMethod(principal || undefined, 'GetState'),
+      authorizeSandbox: (principal, subject) => sec.authorizer.accessSandbox(principal || undefined, subject),
       ...(https ? { https: https as unknown as Record<string, unknown> } : {}),
     };
   }

@@ -30,6 +30,11 @@ export interface HttpContext {
   authenticate?: (req: { headers: Record<string, string | string[] | undefined>; socket: unknown }, path: string) => { principal: string } | { code: number; details: string };
   /** The operator_api ACL for a route (undefined: allowed; a string: the reason it is not). */
   authorize?: (principal: string, route: string) => string | undefined;
+  /**
+   * The access_sandboxes ACL for reading a task's sandbox (the /files routes, which the
+   * operator_api check does not cover): `user` is the OS user of the task's framework.
+   */
+  authorizeSandbox?: (principal: string, subject: { user: string; frameworkId: string }) => string | undefined;
   /** HTTPS options for fastify (the master's own certificate), when the master serves TLS. */
   https?: Record<string, unknown>;
 }

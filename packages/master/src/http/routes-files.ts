@@ -59,8 +59,11 @@ export class FilesProxy {
 
   constructor(private readonly ctx: HttpContext) {}
 
-  /** Resolves taskId (+ frameworkId) to the task's sandbox on its agent; refuses what it must. */
-  target(q: Query): Target {
+  /**
+   * Resolves taskId (+ frameworkId) to the task's sandbox on its agent; refuses what it must,
+   * including what the access_sandboxes ACL denies `principal` (the authenticated caller).
+   */
+  target(q: Query, principal?: string): Target {
     const taskId = str(q, 'taskId', 200);
     if (!taskId) throw badRequest('taskId is required');
     const frameworkId = str(q, 'frameworkId', 200);
@@ -74,6 +77,11 @@ export class FilesProxy {
     }
     if (found.length > 1) throw new HttpError(409, `task ID '${taskId}' is used by ${found.length} frameworks; add frameworkId=`);
     const task = found[0]!;
+    if (this.ctx.authorizeSandbox) {
+      const fid = idOf(task.frameworkId);
+      const denied = this.ctx.authorizeSandbox(principal ?? '', { user: this.ctx.state.frameworks.get(fid)?.info.user ?? '', frameworkId: fid });
+      if (denied) throw new HttpError(403, denied);
+    }
     const agentId = idOf(task.agentId);
     const agent = this.ctx.state.agents.get(agentId);
     if (!agent) throw new HttpError(404, `agent '${agentId}' of task '${taskId}' is not known to the master any more; its sandbox cannot be reached`);
@@ -127,12 +135,17 @@ export class FilesProxy {
   }
 }
 
+/** The principal the authentication hook found (undefined when the master authenticates no one). */
+function principalOf(req: unknown): string | undefined {
+  return (req as { principal?: string }).principal;
+}
+
 export function fileRoutes(app: FastifyInstance, files: FilesProxy): void {
-  app.get('/files/browse', async (req) => files.browse(files.target(req.query as Query)));
+  app.get('/files/browse', async (req) => files.browse(files.target(req.query as Query, principalOf(req))));
 
   app.get('/files/read', async (req) => {
     const q = req.query as Query;
-    const t = files.target(q);
+    const t = files.target(q, principalOf(req));
     const offset = int(q, 'offset', { min: -1, max: Number.MAX_SAFE_INTEGER, dflt: 0 });
     const length = int(q, 'length', { min: 1, max: MAX_READ_LENGTH, dflt: DEFAULT_READ_LENGTH });
     const r = await files.read(t, offset, length);
@@ -140,7 +153,7 @@ export function fileRoutes(app: FastifyInstance, files: FilesProxy): void {
   });
 
   app.get('/files/download', async (req, reply) => {
-    const t = files.target(req.query as Query);
+    const t = files.target(req.query as Query, principalOf(req));
     // The first chunk answers errors (404, 403) before any byte of the body is sent.
     const first = await files.read(t, 0, DOWNLOAD_CHUNK);
     const name = path.posix.basename(t.path).replace(/[^\w.-]+/g, '_') || 'file';

@@ -65,7 +65,7 @@ export async function buildHttpApp(ctx: HttpContext): Promise<{ app: FastifyInst
   });
 
   // The same authentication as the gRPC port, and the operator_api ACL, before anything else:
-  // the HTTP API shows every task and serves sandbox files. Only /health stays open (probes).
+  // the HTTP API shows every task. Only /health stays open (probes).
   if (ctx.authenticate) {
     const authenticate = ctx.authenticate;
     app.addHook('onRequest', async (req, reply) => {
@@ -77,6 +77,10 @@ export async function buildHttpApp(ctx: HttpContext): Promise<{ app: FastifyInst
         if (verdict.code === 16) reply.header('www-authenticate', 'Basic realm="agora"');
         return reply.code(verdict.code === 16 ? 401 : 403).send({ error: verdict.details });
       }
+      (req as { principal?: string }).principal = verdict.principal;
+      // Sandbox files answer to access_sandboxes (checked per task by the file routes), not to
+      // operator_api: an operator may be kept out of /state yet read its own tasks' output.
+      if (path.startsWith('/files/')) return;
       const denied = ctx.authorize?.(verdict.principal, path);
       if (denied) return reply.code(403).send({ error: denied });
     });

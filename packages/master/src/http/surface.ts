@@ -22,14 +22,14 @@ export interface OperatorSurfaceOptions {
   /** Directory of the built web UI. @default packages/master/dist/ui */
   uiDir?: string;
   /** Authentication, authorization and HTTPS (see HttpContext); none by default. */
-  security?: Pick<HttpContext, 'authenticate' | 'authorize' | 'https'>;
+  security?: Pick<HttpContext, 'authenticate' | 'authorize' | 'authorizeSandbox' | 'https'>;
 }
 
 /** The built UI next to the compiled master (dist/http/surface.js → dist/ui). */
 export const DEFAULT_UI_DIR = fileURLToPath(new URL('../ui/', import.meta.url));
 
 export class OperatorSurface {
-  private readonly security: Pick<HttpContext, 'authenticate' | 'authorize' | 'https'>;
+  private readonly security: Pick<HttpContext, 'authenticate' | 'authorize' | 'authorizeSandbox' | 'https'>;
   readonly history: TaskHistory;
   readonly utilization: UtilizationRing;
   readonly metrics: Registry;
