@@ -6,9 +6,10 @@
 // and `ip`; skips with a message where network namespaces cannot be made.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { AGORA_BIN, ROOT, tempDir } from './helpers/processes.js';
+import { runInNamespace, type NsProcess } from './helpers/netns.js';
+import { AGORA_BIN, tempDir } from './helpers/processes.js';
 import { etcdMissing } from './helpers/etcd.js';
 
 const TAG = `lp${process.pid % 100_000}`;
@@ -27,16 +28,8 @@ const inNs = (ns: string, ...args: string[]): void => ip('netns', 'exec', ns, 'i
 const cleanupNetwork = (): void => { for (const ns of Object.values(NS)) spawnSync('ip', ['netns', 'delete', ns]); };
 
 /** A process inside a namespace, in its own process group; output kept. */
-function runIn(ns: string, argv: string[]): { child: ChildProcess; output: () => string } {
-  const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
-    cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, AGORA_LOG_LEVEL: 'info' },
-  });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
-  return { child, output: () => out };
+function runIn(ns: string, argv: string[]): NsProcess {
+  return runInNamespace(ns, argv, children, 'info');
 }
 
 before(() => {

@@ -6,8 +6,9 @@
 // Needs root and `ip`; skips with a message where network namespaces cannot be made.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { runInNamespace, type NsProcess } from './helpers/netns.js';
 import { AGORA_BIN, ROOT, tempDir, stopAll } from './helpers/processes.js';
 
 const TAG = `ag${process.pid % 100_000}`;
@@ -28,16 +29,8 @@ function cleanupNetwork(): void {
 }
 
 /** A process inside a namespace, in its own process group; output kept. */
-function runIn(ns: string, argv: string[]): { child: ChildProcess; output: () => string } {
-  const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
-    cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, AGORA_LOG_LEVEL: process.env.AGORA_LOG_LEVEL ?? 'warn' },
-  });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
-  return { child, output: () => out };
+function runIn(ns: string, argv: string[]): NsProcess {
+  return runInNamespace(ns, argv, children, process.env.AGORA_LOG_LEVEL ?? 'warn');
 }
 
 before(() => {
