@@ -90,8 +90,8 @@ export class NodeStarter implements ProcessStarter {
 
 /** The helper: reads one JSON request per line, answers {id,pid} / {id,error}, then {id,code|signal}. */
 const HELPER = String.raw`
-import json, os, select, signal, sys
-if not hasattr(os, 'posix_spawnp'):
+import json, os, select, shutil, signal, sys
+if not hasattr(os, 'posix_spawn'):
     sys.exit(3)
 rd, wr = os.pipe()
 os.set_blocking(rd, False)
@@ -120,20 +120,30 @@ def reap():
             emit({'id': rid, 'code': os.WEXITSTATUS(st)})
 FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 def start(r):
-    fa = [(os.POSIX_SPAWN_OPEN, 0, '/dev/null', os.O_RDONLY, 0),
-          (os.POSIX_SPAWN_OPEN, 1, r['stdout'], FLAGS, 0o644),
-          (os.POSIX_SPAWN_OPEN, 2, r['stderr'], FLAGS, 0o644)]
+    rid = r.get('id')
     try:
+        fa = [(os.POSIX_SPAWN_OPEN, 0, '/dev/null', os.O_RDONLY, 0),
+              (os.POSIX_SPAWN_OPEN, 1, r['stdout'], FLAGS, 0o644),
+              (os.POSIX_SPAWN_OPEN, 2, r['stderr'], FLAGS, 0o644)]
+        # Like Node's spawn: a bare name is looked up in the run's PATH, not in ours.
+        path = r['file'] if '/' in r['file'] else shutil.which(r['file'], path=r['env'].get('PATH', os.defpath))
+        if path is None:
+            raise FileNotFoundError(2, 'No such file or directory')
         os.chdir(r['cwd'])
-        pid = os.posix_spawnp(r['file'], [r.get('argv0') or r['file']] + r['args'], r['env'], file_actions=fa,
-                              setpgroup=0, setsigdef=(signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD))
+        try:
+            pid = os.posix_spawn(path, [r.get('argv0') or r['file']] + r['args'], r['env'], file_actions=fa,
+                                 setpgroup=0, setsigdef=(signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD))
+        finally:
+            os.chdir('/')
     except OSError as e:
-        emit({'id': r['id'], 'error': '%s: %s' % (r['file'], e.strerror or e)})
+        emit({'id': rid, 'error': '%s: %s' % (r.get('file'), e.strerror or e)})
         return
-    finally:
-        os.chdir('/')
-    pids[pid] = r['id']
-    emit({'id': r['id'], 'pid': pid})
+    except Exception as e:
+        # A NUL byte, an '=' in an env name, an unencodable string: this run fails, not the helper.
+        emit({'id': rid, 'error': '%s: %s' % (r.get('file'), e)})
+        return
+    pids[pid] = rid
+    emit({'id': rid, 'pid': pid})
 emit({'ready': True})
 buf = b''
 while True:
@@ -154,8 +164,13 @@ while True:
         buf += chunk
         *lines, buf = buf.split(b'\n')
         for line in lines:
-            if line.strip():
-                start(json.loads(line))
+            if not line.strip():
+                continue
+            try:
+                req = json.loads(line)
+            except ValueError:
+                continue
+            start(req)
         reap()
 `;
 
@@ -195,7 +210,8 @@ export class PosixSpawnStarter implements ProcessStarter {
       };
       const timer = setTimeout(() => settle(undefined), timeoutMs);
       child.once('error', () => settle(undefined));
-      child.once('exit', () => { starter.died(); settle(undefined); });
+      // 'close', not 'exit': the exits it reported just before dying are read first.
+      child.once('close', () => { starter.died(); settle(undefined); });
       child.stdin!.on('error', () => { /* a dead helper: 'exit' handles it */ });
       child.stdout!.setEncoding('utf8');
       child.stdout!.on('data', (d: string) => starter.read(d, () => settle(starter)));

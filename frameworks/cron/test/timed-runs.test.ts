@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,6 +139,23 @@ for (const kind of ['node', 'posix_spawn'] as const) {
       assert.equal(failed.exitCode, 127);
       assert.match(failed.message ?? '', /\/no\/such\/program/);
       assert.equal(seen.some((x) => x.state === TaskState.TASK_RUNNING), false, 'never reported running');
+    });
+  });
+
+  test(`a run that cannot be started (a NUL byte in its env) fails alone; a bare program name is found in the run's PATH [${kind}]`, async () => {
+    await withRuns(kind, async (runs, seen, dir) => {
+      const kindBefore = runs.starterKind;
+      runs.launch('bad', encodeRunSpec({ v: 1, run: 'job@x', startAt: 0, command: { value: 'true', shell: true }, env: { X: 'a\u0000b' } }));
+      await until('the bad run failed', () => seen.find((x) => x.taskId === 'bad' && x.state === TaskState.TASK_FAILED));
+      assert.equal(runs.starterKind, kindBefore, 'the starter survived it');
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      writeFileSync(join(bin, 'agora-test-tool'), '#!/bin/sh\necho tool-ran > "$1"\n', { mode: 0o755 });
+      const out = join(dir, 'tool.out');
+      runs.launch('tool', encodeRunSpec({ v: 1, run: 'job@x', startAt: 0, command: { value: 'agora-test-tool', shell: false, arguments: ['agora-test-tool', out] }, env: { PATH: `${bin}:/usr/bin:/bin` } }));
+      const done = await until('the tool run ended', () => seen.find((x) => x.taskId === 'tool' && x.state !== TaskState.TASK_RUNNING));
+      assert.equal(done.state, TaskState.TASK_FINISHED, done.message ?? '');
+      assert.equal(readFileSync(out, 'utf8').trim(), 'tool-ran');
     });
   });
 }

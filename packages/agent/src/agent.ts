@@ -68,6 +68,8 @@ export class Agent extends EventEmitter {
   private readonly o: CompiledAgentOptions;
   private readonly log: Logger;
   private readonly state = new AgentState();
+  /** Executors gone while no master stream was registered: reported once one is. */
+  private readonly exitsToReport: { frameworkId: string; executorId: string }[] = [];
   private readonly updates: StatusUpdateManager;
   private readonly builtin: BuiltinExecutors;
   private readonly custom: CustomExecutors;
@@ -131,11 +133,13 @@ export class Agent extends EventEmitter {
         return isolation() as Isolation;
       },
     };
-    // The master holds an executor's own resources until it hears the executor is gone. (A
-    // report lost with the link is repaired by re-registration, which lists live executors.)
+    // The master holds an executor's own resources until it hears the executor is gone. A
+    // report made while no stream is registered waits for the next registration: the executor
+    // may be in the list that registration carried (built before it ended).
     this.state.onExecutorRemoved = (e) => {
-      if (e.kind === 'command' || !this.agentId) return;
-      this.link.send({ type: AgentCallType.EXECUTOR_EXITED, agentId: { value: this.agentId }, executorExited: { frameworkId: { value: e.frameworkId }, executorId: { value: e.executorId } } });
+      if (e.kind === 'command') return;
+      this.exitsToReport.push({ frameworkId: e.frameworkId, executorId: e.executorId });
+      this.reportExits();
     };
     this.builtin = new BuiltinExecutors(this.ctx);
     this.custom = new CustomExecutors(this.ctx);
@@ -344,9 +348,20 @@ export class Agent extends EventEmitter {
     if (changed) this.writeAgentId(id).catch((err) => this.log.error({ err }, 'cannot persist the agent ID'));
     this.log.info({ agentId: id, master, tasks: this.state.tasks.size }, 'registered with master');
     this.updates.setConnected(true);
+    this.reportExits();
     this.emit('registered', id, master);
     this.firstRegistration?.resolve();
     this.firstRegistration = undefined;
+  }
+
+  /** Sends the queued EXECUTOR_EXITED reports, keeping them if no stream is registered. */
+  private reportExits(): void {
+    while (this.exitsToReport.length > 0 && this.agentId) {
+      const x = this.exitsToReport[0]!;
+      const sent = this.link.send({ type: AgentCallType.EXECUTOR_EXITED, agentId: { value: this.agentId }, executorExited: { frameworkId: { value: x.frameworkId }, executorId: { value: x.executorId } } });
+      if (!sent) return;
+      this.exitsToReport.shift();
+    }
   }
 
   private sendStatus(frameworkId: string, status: TaskStatus): void {

@@ -211,7 +211,8 @@ export class AgentApi {
       m.tasks.detach(rec);
       m.unchargeTask(rec);
     }
-    m.tasks.dropExecutorsOf(agent.id);
+    // Executors the agent still runs keep their records (and their charges); the others are gone.
+    const dropped = m.tasks.dropExecutorsOf(agent.id);
     const customExecutors = new Set<string>();
     for (const ex of reg.executors ?? []) {
       const fid = idOf(ex.frameworkId);
@@ -219,8 +220,11 @@ export class AgentApi {
       if (!fid || !eid) continue;
       const key = TaskTable.executorKey(agent.id, fid, eid);
       customExecutors.add(key);
-      m.tasks.restoreExecutor(agent.id, key, resources.stripAllocation(ex.resources ?? []));
+      const before = dropped.get(key);
+      dropped.delete(key);
+      m.tasks.restoreExecutor(agent.id, key, fid, before?.resources ?? resources.stripAllocation(ex.resources ?? []), before?.role);
     }
+    for (const gone of dropped.values()) m.unchargeExecutor(gone);
     for (const t of reg.tasks ?? []) {
       const fid = idOf(t.frameworkId);
       const tid = idOf(t.taskId);

@@ -230,7 +230,7 @@ export class AgentHealth {
       if (fw) m.sendUpdate(fw, status);
     }
     m.agentGone(agent);
-    m.tasks.dropExecutorsOf(agent.id);
+    for (const ex of m.tasks.dropExecutorsOf(agent.id).values()) m.unchargeExecutor(ex);
     m.agents.delete(agent.id);
     this.silence.delete(agent.id);
     m.ledger.remove(agent.id);

@@ -11,7 +11,7 @@ import type { MasterMetrics } from './metrics.js';
 import type { OfferBook, OfferRecord } from './offers.js';
 import type { CompiledMasterOptions } from './options.js';
 import type { AgentRecord, RegistryOperation } from './registry.js';
-import type { TaskRecord, TaskTable } from './tasks.js';
+import type { TaskRecord, TaskTable, FreedExecutor } from './tasks.js';
 
 export interface FailureHost {
   readonly clock: Clock;
@@ -39,4 +39,6 @@ export interface FailureHost {
   agentSettled(agentId: string): void;
   /** The agent is gone: drop what other modules keep about it. */
   agentGone(agent: AgentEntry): void;
+  /** Takes a freed executor's resources off its framework's share (if they were charged). */
+  unchargeExecutor(freed: FreedExecutor): void;
 }

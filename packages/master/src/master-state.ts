@@ -18,7 +18,7 @@ import { MasterMetrics } from './metrics.js';
 import { OfferBook, type OfferRecord } from './offers.js';
 import type { CompiledMasterOptions } from './options.js';
 import type { RegistryOperation, RegistrySnapshot, RoleRecord } from './registry.js';
-import { TaskTable, type TaskRecord } from './tasks.js';
+import { TaskTable, type FreedExecutor, type TaskRecord } from './tasks.js';
 import { Preemptor } from './preemptor.js';
 import { AgentHealth } from './agent-health.js';
 import { Drainer } from './drain.js';
@@ -353,19 +353,25 @@ export class MasterState implements FailureHost {
     const freed = this.tasks.executorExited(agentId, TaskTable.executorKey(agentId, frameworkId, executorId));
     if (!freed || freed.resources.length === 0) return;
     this.ledger.give(agentId, freed.resources);
-    const fw = this.frameworks.get(frameworkId);
-    if (fw && freed.role !== undefined) fw.charge(freed.role, freed.resources, -1);
+    this.unchargeExecutor(freed);
     this.requestAllocation(agentId);
+  }
+
+  /** Takes a freed executor's resources off its framework's share (if they were charged). */
+  unchargeExecutor(freed: FreedExecutor): void {
+    const fw = this.frameworks.get(freed.frameworkId);
+    if (fw && freed.role !== undefined) fw.charge(freed.role, freed.resources, -1);
   }
 
   /** Removes a task (terminal, or dropped with its framework) and frees what it held. */
   releaseTask(rec: TaskRecord): void {
     this.preemptor?.released(rec.frameworkId, rec.taskId);
-    const released = this.tasks.remove(rec);
+    const { resources: released, executor } = this.tasks.remove(rec);
     if (released.length === 0) return;
     this.ledger.give(rec.agentId, released);
     const fw = this.frameworks.get(rec.frameworkId);
-    if (fw) fw.charge(this.taskRole(rec, fw), released, -1);
+    if (fw) fw.charge(this.taskRole(rec, fw), rec.resources, -1);
+    if (executor) this.unchargeExecutor(executor);
     this.metrics.countTerminal(taskStateName(rec.state));
     this.requestAllocation(rec.agentId);
   }

@@ -8,6 +8,7 @@ import {
   agora, AgentEventType, authenticatedPrincipal, CallType, EventType, OperationType, TaskState, TaskStatusReason, idOf, resources,
   type Call, type Event, type ExecutorInfo, type FrameworkInfo, type grpc, type Resource, type TaskInfo,
 } from '@agora/core';
+import { MasterAuthorizer } from './auth/authorizer.js';
 import { FrameworkEntry } from './frameworks.js';
 import { seconds, type MasterState } from './master-state.js';
 import { peerOf, serveStream, StreamSink } from './streams.js';
@@ -408,6 +409,7 @@ export class SchedulerApi {
       state: TaskState.TASK_STAGING,
       latest: undefined,
       command: t.command?.value ?? t.executor?.command?.value ?? undefined,
+      user: MasterAuthorizer.userOf(t, fw.info),
       task: {
         name: t.name ?? '',
         taskId: { value: taskId },

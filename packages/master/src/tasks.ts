@@ -28,6 +28,8 @@ export interface TaskRecord {
   latest: TaskStatus | undefined;
   /** The command line it was launched with (operators see it; absent for re-registered tasks). */
   readonly command?: string;
+  /** The OS user it was launched as (its sandbox's owner for ACLs; absent for re-registered tasks). */
+  readonly user?: string;
 }
 
 /** Told of every task added (`previous` undefined) and every new state or status. */
@@ -37,14 +39,16 @@ interface ExecutorRecord {
   resources: Resource[];
   /** Its live tasks. */
   live: number;
-  /** The role its resources were charged to, for launched ones (restored ones were not charged). */
+  frameworkId: string;
+  /** The role its resources are charged to its framework under; undefined: not charged (restored). */
   role: string | undefined;
   /** The agent reported it gone while tasks of it were still live here: freed with the last. */
   exited: boolean;
 }
 
-/** An executor's resources, freed because it is gone. */
+/** An executor's resources, freed because it is gone (uncharge them under `role`, if set). */
 export interface FreedExecutor {
+  readonly frameworkId: string;
   readonly resources: Resource[];
   readonly role: string | undefined;
 }
@@ -113,7 +117,7 @@ export class TaskTable {
       ex.live++;
       return [];
     }
-    this.executors.set(rec.executorKey, { resources: [...executorResources], live: 1, role, exited: false });
+    this.executors.set(rec.executorKey, { frameworkId: rec.frameworkId, resources: [...executorResources], live: 1, role, exited: false });
     index(this.executorsByAgent, rec.agentId, rec.executorKey, true);
     return [...executorResources];
   }
@@ -143,10 +147,10 @@ export class TaskTable {
   /**
    * Removes a task that reached a terminal state (or was dropped with its framework) and keeps
    * it among the completed. Returns the resources it released: its own, plus its executor's
-   * when it was the last task of an executor already reported gone.
+   * (also as `executor`) when it was the last task of an executor already reported gone.
    */
-  remove(rec: TaskRecord): Resource[] {
-    if (!this.live.delete(rec.key)) return [];
+  remove(rec: TaskRecord): { resources: Resource[]; executor?: FreedExecutor } {
+    if (!this.live.delete(rec.key)) return { resources: [] };
     index(this.byAgent, rec.agentId, rec.key, false);
     index(this.byFramework, rec.frameworkId, rec.key, false);
     this.count(rec.state, -1);
@@ -158,9 +162,10 @@ export class TaskTable {
         this.executors.delete(rec.executorKey);
         index(this.executorsByAgent, rec.agentId, rec.executorKey, false);
         released.push(...ex.resources);
+        return { resources: released, executor: { frameworkId: ex.frameworkId, resources: ex.resources, role: ex.role } };
       }
     }
-    return released;
+    return { resources: released };
   }
 
   /** Takes a live task out of the table without archiving it or touching executors (re-registration). */
@@ -227,10 +232,19 @@ export class TaskTable {
     return out;
   }
 
-  /** Forgets every executor record of an agent (before rebuilding it from a registration). */
-  dropExecutorsOf(agentId: string): void {
-    for (const k of this.executorsByAgent.get(agentId) ?? []) this.executors.delete(k);
+  /**
+   * Forgets every executor record of an agent (before rebuilding it from a registration, or
+   * with the agent); returns them by key, so the caller can keep or uncharge their charges.
+   */
+  dropExecutorsOf(agentId: string): Map<string, FreedExecutor> {
+    const out = new Map<string, FreedExecutor>();
+    for (const k of this.executorsByAgent.get(agentId) ?? []) {
+      const ex = this.executors.get(k);
+      if (ex) out.set(k, { frameworkId: ex.frameworkId, resources: ex.resources, role: ex.role });
+      this.executors.delete(k);
+    }
     this.executorsByAgent.delete(agentId);
+    return out;
   }
 
   /**
@@ -238,9 +252,9 @@ export class TaskTable {
    * (each re-added task then counts toward it). It holds its resources until the agent reports
    * it gone, idle or not.
    */
-  restoreExecutor(agentId: string, key: string, resources: readonly Resource[]): void {
+  restoreExecutor(agentId: string, key: string, frameworkId: string, resources: readonly Resource[], role?: string): void {
     if (this.executors.has(key)) return;
-    this.executors.set(key, { resources: [...resources], live: 0, role: undefined, exited: false });
+    this.executors.set(key, { frameworkId, resources: [...resources], live: 0, role, exited: false });
     index(this.executorsByAgent, agentId, key, true);
   }
 
@@ -257,7 +271,7 @@ export class TaskTable {
     }
     this.executors.delete(key);
     index(this.executorsByAgent, agentId, key, false);
-    return { resources: ex.resources, role: ex.role };
+    return { frameworkId: ex.frameworkId, resources: ex.resources, role: ex.role };
   }
 
   allLive(): IterableIterator<TaskRecord> {

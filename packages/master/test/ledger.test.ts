@@ -35,9 +35,9 @@ test('property: take/give through tasks keeps available + used = total and never
         }
       } else if (live.length) {
         const r = live.shift()!;
-        ledger.give('a1', tasks.remove(r));
+        ledger.give('a1', tasks.remove(r).resources);
         // Removing twice releases nothing the second time (this is what prevents double release).
-        assert.deepEqual(tasks.remove(r), []);
+        assert.deepEqual(tasks.remove(r), { resources: [] });
       }
       const used = resources.sum(tasks.ofAgent('a1').map((t) => t.resources));
       const avail = ledger.get('a1')!.available;
@@ -83,22 +83,32 @@ test('completed tasks are bounded, oldest first, and executors hold their resour
   assert.equal(resources.scalarOf(t.add(a, R('cpus:0.5')), 'cpus'), 0.5);
   assert.deepEqual(t.add(b, R('cpus:0.5')), [], 'a running executor is not charged twice');
   assert.deepEqual(t.executorIdsOn('a1', 'fw'), ['ex']);
-  assert.equal(resources.scalarOf(t.remove(a), 'cpus'), 1);
-  assert.equal(resources.scalarOf(t.remove(b), 'cpus'), 1, 'an idle executor still runs: it keeps its own');
+  assert.equal(resources.scalarOf(t.remove(a).resources, 'cpus'), 1);
+  assert.equal(resources.scalarOf(t.remove(b).resources, 'cpus'), 1, 'an idle executor still runs: it keeps its own');
   assert.deepEqual(t.executorIdsOn('a1', 'fw'), ['ex']);
   assert.equal(resources.scalarOf(t.usedOn('a1'), 'cpus'), 0.5);
   const c = { ...rec(12, R('cpus:1')), key: TaskTable.key('fw', 't12'), executorKey: exKey };
   assert.deepEqual(t.add(c, R('cpus:0.5')), [], 'a task on the idle executor is not charged for it again');
   assert.equal(t.executorExited('a1', exKey), undefined, 'gone with a task still live here: freed with that task');
-  assert.equal(resources.scalarOf(t.remove(c), 'cpus'), 1.5);
+  const last = t.remove(c);
+  assert.equal(resources.scalarOf(last.resources, 'cpus'), 1.5);
+  assert.equal(resources.scalarOf(last.executor?.resources ?? [], 'cpus'), 0.5, 'the executor is named, to uncharge its framework');
   assert.deepEqual(t.executorIdsOn('a1', 'fw'), []);
   // Idle and reported gone: freed at once; a second report frees nothing.
   const d = { ...rec(13, R('cpus:1')), key: TaskTable.key('fw', 't13'), executorKey: exKey };
   t.add(d, R('cpus:0.5'), 'web');
   t.remove(d);
-  assert.deepEqual(t.executorExited('a1', exKey), { resources: R('cpus:0.5'), role: 'web' });
+  assert.deepEqual(t.executorExited('a1', exKey), { frameworkId: 'fw', resources: R('cpus:0.5'), role: 'web' });
   assert.equal(t.executorExited('a1', exKey), undefined);
   assert.deepEqual(t.usedOn('a1'), []);
+  // A re-registration drops the records and gets them back with their charge (role) kept.
+  const e = { ...rec(14, R('cpus:1')), key: TaskTable.key('fw', 't14'), executorKey: exKey };
+  t.add(e, R('cpus:0.5'), 'web');
+  const dropped = t.dropExecutorsOf('a1');
+  assert.deepEqual(dropped.get(exKey), { frameworkId: 'fw', resources: R('cpus:0.5'), role: 'web' });
+  assert.deepEqual(t.executorIdsOn('a1', 'fw'), []);
+  t.restoreExecutor('a1', exKey, 'fw', dropped.get(exKey)!.resources, dropped.get(exKey)!.role);
+  assert.deepEqual(t.executorExited('a1', exKey), { frameworkId: 'fw', resources: R('cpus:0.5'), role: 'web' });
 });
 
 test('completed tasks keep small status data but drop bulky payloads already delivered', () => {

@@ -78,8 +78,12 @@ export class FilesProxy {
     if (found.length > 1) throw new HttpError(409, `task ID '${taskId}' is used by ${found.length} frameworks; add frameworkId=`);
     const task = found[0]!;
     if (this.ctx.authorizeSandbox) {
+      // The user the task was launched as; for a task this master only knows from its agent's
+      // re-registration, its framework's. A framework gone with it leaves no user to check.
       const fid = idOf(task.frameworkId);
-      const denied = this.ctx.authorizeSandbox(principal ?? '', { user: this.ctx.state.frameworks.get(fid)?.info.user ?? '', frameworkId: fid });
+      const user = this.ctx.state.tasks.get(fid, taskId)?.user ?? this.ctx.state.frameworks.get(fid)?.info.user ?? undefined;
+      if (user === undefined) throw new HttpError(403, `task '${taskId}': its framework is gone, so the user its sandbox belongs to is not known; access_sandboxes cannot allow it`);
+      const denied = this.ctx.authorizeSandbox(principal ?? '', { user, frameworkId: fid });
       if (denied) throw new HttpError(403, denied);
     }
     const agentId = idOf(task.agentId);

@@ -80,7 +80,7 @@ export async function buildHttpApp(ctx: HttpContext): Promise<{ app: FastifyInst
       (req as { principal?: string }).principal = verdict.principal;
       // Sandbox files answer to access_sandboxes (checked per task by the file routes), not to
       // operator_api: an operator may be kept out of /state yet read its own tasks' output.
-      if (path.startsWith('/files/')) return;
+      if (path.startsWith('/files/') && ctx.authorizeSandbox) return;
       const denied = ctx.authorize?.(verdict.principal, path);
       if (denied) return reply.code(403).send({ error: denied });
     });
