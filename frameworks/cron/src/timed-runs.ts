@@ -193,7 +193,8 @@ export class TimedRuns {
       : { file: spec.command.value, args: (spec.command.arguments ?? []).slice(1), argv0: spec.command.arguments?.[0] };
     const r: Running = { taskId, pid: undefined, killing: false };
     this.running.set(taskId, r);
-    this.starter.start({
+    const starter = this.starter;
+    starter.start({
       id: taskId, file: argv.file, args: argv.args, ...(argv.argv0 ? { argv0: argv.argv0 } : {}),
       cwd: w.dir, env, stdout: path.join(w.dir, 'stdout'), stderr: path.join(w.dir, 'stderr'),
     }).then(({ pid, exited }) => {
@@ -210,7 +211,13 @@ export class TimedRuns {
     }, (e: Error) => {
       if (this.running.get(taskId) !== r) return;
       this.running.delete(taskId);
-      this.o.report({ taskId, state: TaskState.TASK_FAILED, message: e.message, exitCode: 127 });
+      // The starter died before starting it (it never ran): start it with its replacement.
+      if (this.starter !== starter && !r.killing) {
+        this.start(w);
+        return;
+      }
+      if (r.killing) this.o.report({ taskId, state: TaskState.TASK_KILLED, message: 'killed before it started' });
+      else this.o.report({ taskId, state: TaskState.TASK_FAILED, message: e.message, exitCode: 127 });
       this.retire(w.dir);
     });
   }
