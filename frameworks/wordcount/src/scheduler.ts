@@ -66,6 +66,8 @@ export interface WordcountOptions {
   slowMs?: number;
   /** Progress (bytes counted, chunks running / done), on every change. */
   onProgress?(p: WordcountProgress): void;
+  /** The framework is subscribed: a master answers. */
+  onSubscribed?(): void;
   /** A count task started counting (tests use the pid to kill it). */
   onTaskStarted?(info: { chunk: number; taskId: string; pid: number; agentId: string }): void;
   /** @default 15000 */
@@ -422,6 +424,9 @@ function runJob(options: WordcountOptions, input: InputInfo, plan: Promise<Plan>
       framework: { name: 'wordcount', roles: [options.role ?? '*'], failoverTimeoutSeconds: FAILOVER_TIMEOUT_SECONDS },
       ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
       callbacks: {
+        subscribed() {
+          options.onSubscribed?.();
+        },
         resourceOffers(d, offers) {
           if (!planned) {
             early.push(...offers);

@@ -111,7 +111,11 @@ export async function runWordcountCommand(args: WordcountArgs): Promise<void> {
   // Ctrl-C (or a TERM) stops the job properly: the framework is torn down, its tasks killed.
   const interrupt = new AbortController();
   let unreachable: unknown;
+  let subscribed = false;
   masterCheck.catch((err: unknown) => {
+    // A health check that fails once the framework is subscribed (a slow answer from a busy
+    // master) says nothing the job does not know better: only an unanswered start is stopped.
+    if (subscribed) return;
     unreachable = err;
     interrupt.abort();
   });
@@ -134,6 +138,7 @@ export async function runWordcountCommand(args: WordcountArgs): Promise<void> {
       ...(args.advertiseHost ? { advertiseHost: args.advertiseHost } : {}),
       ...(args.json ? {} : { onProgress: (p: WordcountProgress) => bar.draw(p) }),
       signal: interrupt.signal,
+      onSubscribed: () => { subscribed = true; },
     });
   } catch (err) {
     bar.clear();
