@@ -6,9 +6,9 @@
 // and `ip`; skips with a message where network namespaces cannot be made.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { runInNamespace, type NsProcess } from './helpers/netns.js';
+import { deleteNamespaces, inNs, ip, makeNamespaces, netnsUnavailable, runInNamespace, type NsProcess } from './helpers/netns.js';
 import { AGORA_BIN, tempDir } from './helpers/processes.js';
 import { etcdMissing } from './helpers/etcd.js';
 
@@ -20,12 +20,7 @@ const TTL = 5; // the default
 const children: ChildProcess[] = [];
 let skipReason: string | undefined = etcdMissing();
 
-function ip(...args: string[]): void {
-  const r = spawnSync('ip', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`);
-}
-const inNs = (ns: string, ...args: string[]): void => ip('netns', 'exec', ns, 'ip', ...args);
-const cleanupNetwork = (): void => { for (const ns of Object.values(NS)) spawnSync('ip', ['netns', 'delete', ns]); };
+const cleanupNetwork = (): void => deleteNamespaces(Object.values(NS));
 
 /** A process inside a namespace, in its own process group; output kept. */
 function runIn(ns: string, argv: string[]): NsProcess {
@@ -33,15 +28,10 @@ function runIn(ns: string, argv: string[]): NsProcess {
 }
 
 before(() => {
+  skipReason ??= netnsUnavailable();
   if (skipReason) return;
-  if (process.getuid?.() !== 0) { skipReason = 'network namespaces need root'; return; }
-  if (spawnSync('ip', ['-V']).status !== 0) { skipReason = 'the `ip` command (iproute2) is missing'; return; }
   try {
-    cleanupNetwork();
-    for (const ns of Object.values(NS)) {
-      ip('netns', 'add', ns);
-      inNs(ns, 'link', 'set', 'lo', 'up');
-    }
+    makeNamespaces(Object.values(NS));
     ip('link', 'add', LINK.leader, 'netns', NS.leader, 'type', 'veth', 'peer', 'name', LINK.standby, 'netns', NS.standby);
     inNs(NS.leader, 'addr', 'add', `${IP.leader}/30`, 'dev', LINK.leader);
     inNs(NS.standby, 'addr', 'add', `${IP.standby}/30`, 'dev', LINK.standby);

@@ -6,9 +6,9 @@
 // Needs root and `ip`; skips with a message where network namespaces cannot be made.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { runInNamespace, type NsProcess } from './helpers/netns.js';
+import { deleteNamespaces, inNs, ip, makeNamespaces, netnsUnavailable, runInNamespace, type NsProcess } from './helpers/netns.js';
 import { AGORA_BIN, ROOT, tempDir, stopAll } from './helpers/processes.js';
 
 const TAG = `ag${process.pid % 100_000}`;
@@ -18,15 +18,7 @@ const MASTER = `${MASTER_IP}:5050`;
 const children: ChildProcess[] = [];
 let skipReason: string | undefined;
 
-function ip(...args: string[]): void {
-  const r = spawnSync('ip', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`);
-}
-const inNs = (ns: string, ...args: string[]): void => ip('netns', 'exec', ns, 'ip', ...args);
-
-function cleanupNetwork(): void {
-  for (const ns of Object.values(NS)) spawnSync('ip', ['netns', 'delete', ns]);
-}
+const cleanupNetwork = (): void => deleteNamespaces(Object.values(NS));
 
 /** A process inside a namespace, in its own process group; output kept. */
 function runIn(ns: string, argv: string[]): NsProcess {
@@ -34,14 +26,10 @@ function runIn(ns: string, argv: string[]): NsProcess {
 }
 
 before(() => {
-  if (process.getuid?.() !== 0) { skipReason = 'network namespaces need root'; return; }
-  if (spawnSync('ip', ['-V']).status !== 0) { skipReason = 'the `ip` command (iproute2) is missing'; return; }
+  skipReason = netnsUnavailable();
+  if (skipReason) return;
   try {
-    cleanupNetwork();
-    for (const ns of Object.values(NS)) {
-      ip('netns', 'add', ns);
-      inNs(ns, 'link', 'set', 'lo', 'up');
-    }
+    makeNamespaces(Object.values(NS));
     inNs(NS.master, 'addr', 'add', `${MASTER_IP}/32`, 'dev', 'lo');
     for (const [k, ns] of [[1, NS.a1], [2, NS.a2]] as const) {
       const m = `${TAG}m${k}`;

@@ -97,6 +97,19 @@ export async function runGrpcFuzz(options: GrpcFuzzOptions): Promise<FuzzTally> 
       last = now;
     }
   };
+  /**
+   * After a case: a rejected one must have left the cluster's state as `before`; an accepted
+   * one gets its effects waited out. Either way master and agent must still answer.
+   */
+  const afterCase = async (path: string, rejected: boolean, details: string, before: string): Promise<void> => {
+    if (rejected) {
+      const now = await fingerprint(op, cluster);
+      if (now !== before) throw new FuzzFailure(`${path} rejected (${details}) but changed the state: ${before} → ${now}`);
+    } else {
+      await settle();
+    }
+    await assertResponsive(op, agent, path);
+  };
   try {
     await driver.start();
     await decoy.start();
@@ -131,13 +144,7 @@ export async function runGrpcFuzz(options: GrpcFuzzOptions): Promise<FuzzTally> 
         if (out.code === grpc.status.UNKNOWN || (out.code === grpc.status.INTERNAL && !/deserializ|parse/i.test(out.details))) {
           throw new FuzzFailure(`${path} failed inside the server: ${out.code} ${out.details}`);
         }
-        if (out.code !== grpc.status.OK) {
-          const now = await fingerprint(op, cluster);
-          if (now !== before) throw new FuzzFailure(`${path} rejected (${out.details}) but changed the state: ${before} → ${now}`);
-        } else {
-          await settle();
-        }
-        await assertResponsive(op, agent, path);
+        await afterCase(path, out.code !== grpc.status.OK, out.details, before);
       }), options.runs);
       // Undo what accepted calls did to the spare agent.
       await op.reactivateAgent(spareAgentId).catch(() => undefined);
@@ -205,14 +212,8 @@ export async function runGrpcFuzz(options: GrpcFuzzOptions): Promise<FuzzTally> 
       const before = await fingerprint(op, cluster);
       const out = await client.stream(path, prefixed ? [first, ...frames] : frames);
       tally.add(name, out);
-      if (!answered(out) && out.code !== undefined && out.code !== grpc.status.OK) {
-        // Rejected outright: the cluster is as it was.
-        const now = await fingerprint(op, cluster);
-        if (now !== before) throw new FuzzFailure(`${path} rejected (${out.details}) but changed the state: ${before} → ${now}`);
-      } else {
-        await settle();
-      }
-      await assertResponsive(op, agent, path);
+      // Rejected outright (no event, an error status): the cluster is as it was.
+      await afterCase(path, !answered(out) && out.code !== undefined && out.code !== grpc.status.OK, out.details, before);
     }), options.runs);
   }
 }

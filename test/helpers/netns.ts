@@ -3,7 +3,7 @@
  * `ip netns exec NS argv…`, in a process group of its own (so the test can signal the whole
  * tree), with its stdout and stderr collected.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { ROOT } from './processes.js';
 
 /** A process started in a namespace and everything it printed so far. */
@@ -23,4 +23,34 @@ export function runInNamespace(ns: string, argv: string[], children: ChildProces
   child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
   return { child, output: () => out };
+}
+
+/** Runs `ip ARGS…`; throws with ip's own message when it fails. */
+export function ip(...args: string[]): void {
+  const r = spawnSync('ip', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`);
+}
+
+/** Runs `ip ARGS…` inside namespace `ns`. */
+export const inNs = (ns: string, ...args: string[]): void => ip('netns', 'exec', ns, 'ip', ...args);
+
+/** Why namespaces cannot be made here (not root, no iproute2), or undefined when they can. */
+export function netnsUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'network namespaces need root';
+  if (spawnSync('ip', ['-V']).status !== 0) return 'the `ip` command (iproute2) is missing';
+  return undefined;
+}
+
+/** Deletes the namespaces (those missing are ignored), then makes them afresh with loopback up. */
+export function makeNamespaces(names: readonly string[]): void {
+  deleteNamespaces(names);
+  for (const ns of names) {
+    ip('netns', 'add', ns);
+    inNs(ns, 'link', 'set', 'lo', 'up');
+  }
+}
+
+/** Deletes the namespaces, ignoring those already gone. */
+export function deleteNamespaces(names: readonly string[]): void {
+  for (const ns of names) spawnSync('ip', ['netns', 'delete', ns]);
 }
